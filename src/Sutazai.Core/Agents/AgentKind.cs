@@ -1,0 +1,8 @@
+namespace Sutazai.Core.Agents;
+
+public enum AgentKind
+{
+    BuiltIn,
+    Llm,
+    Http,
+}

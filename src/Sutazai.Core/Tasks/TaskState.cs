@@ -1,0 +1,13 @@
+namespace Sutazai.Core.Tasks;
+
+public enum TaskState
+{
+    Created,
+    Queued,
+    Assigned,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+    TimedOut,
+}

@@ -1,0 +1,75 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Sutazai.Core;
+using Sutazai.Persistence.PostgreSql;
+using Sutazai.Persistence.Seeding;
+using Sutazai.Persistence.Sqlite;
+
+namespace Sutazai.Persistence;
+
+public static class StorageRegistration
+{
+    /// <summary>
+    /// Registers the store. Both providers' context factories are registered; the validated
+    /// <see cref="StorageOptions"/> pick one when the first context is created.
+    /// </summary>
+    public static IServiceCollection AddSutazaiPersistence(this IServiceCollection services)
+    {
+        services.AddValidatedOptions<StorageOptions, StorageOptionsValidator>(StorageOptions.Section);
+
+        services.AddPooledDbContextFactory<SqliteSutazaiDbContext>((sp, builder) =>
+        {
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            var platform = sp.GetRequiredService<IOptions<PlatformOptions>>().Value;
+            ConfigureSqlite(builder, SqliteConnectionString(storage, platform), storage.CommandTimeoutSeconds);
+        });
+        services.AddPooledDbContextFactory<PostgreSqlSutazaiDbContext>((sp, builder) =>
+        {
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            ConfigurePostgreSql(builder, storage.ConnectionString!, storage.CommandTimeoutSeconds);
+        });
+
+        services.TryAddSingleton<IDbContextFactory<SutazaiDbContext>>(sp =>
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value.ProviderKind switch
+            {
+                StorageProvider.PostgreSql => new BaseContextFactory<PostgreSqlSutazaiDbContext>(sp.GetRequiredService<IDbContextFactory<PostgreSqlSutazaiDbContext>>()),
+                _ => new BaseContextFactory<SqliteSutazaiDbContext>(sp.GetRequiredService<IDbContextFactory<SqliteSutazaiDbContext>>()),
+            });
+        services.TryAddScoped(sp => sp.GetRequiredService<IDbContextFactory<SutazaiDbContext>>().CreateDbContext());
+        services.TryAddSingleton<ReferenceDataSeeder>();
+        services.TryAddSingleton<DatabaseInitializer>();
+        return services;
+    }
+
+    /// <summary>The SQLite connection string in effect: the configured one, or <c>sutazai.db</c> in the data dir.</summary>
+    public static string SqliteConnectionString(StorageOptions storage, PlatformOptions platform) =>
+        string.IsNullOrWhiteSpace(storage.ConnectionString)
+            ? new SqliteConnectionStringBuilder { DataSource = Path.Combine(platform.ResolvedDataDir, "sutazai.db") }.ToString()
+            : storage.ConnectionString;
+
+    internal static DbContextOptionsBuilder ConfigureSqlite(DbContextOptionsBuilder builder, string connectionString, int commandTimeout) =>
+        builder
+            .UseSqlite(connectionString, sqlite => sqlite
+                .MigrationsAssembly(typeof(SqliteSutazaiDbContext).Assembly.FullName)
+                .MigrationsHistoryTable("__ef_migrations_history")
+                .CommandTimeout(commandTimeout))
+            .UseSnakeCaseNamingConvention();
+
+    internal static DbContextOptionsBuilder ConfigurePostgreSql(DbContextOptionsBuilder builder, string connectionString, int commandTimeout) =>
+        builder
+            .UseNpgsql(connectionString, npgsql => npgsql
+                .MigrationsAssembly(typeof(PostgreSqlSutazaiDbContext).Assembly.FullName)
+                .MigrationsHistoryTable("__ef_migrations_history")
+                .CommandTimeout(commandTimeout))
+            .UseSnakeCaseNamingConvention();
+
+    /// <summary>Hands out the provider's context as the shared base type.</summary>
+    private sealed class BaseContextFactory<TContext>(IDbContextFactory<TContext> inner) : IDbContextFactory<SutazaiDbContext>
+        where TContext : SutazaiDbContext
+    {
+        public SutazaiDbContext CreateDbContext() => inner.CreateDbContext();
+    }
+}

@@ -1,0 +1,62 @@
+using Microsoft.EntityFrameworkCore;
+using Sutazai.Core.Agents;
+using Sutazai.Core.Identity;
+using Sutazai.Core.Tasks;
+
+namespace Sutazai.Persistence.Tasks;
+
+internal static class TasksModel
+{
+    public static void Configure(ModelBuilder model, JsonColumns json)
+    {
+        model.Entity<TaskItem>(task =>
+        {
+            task.ToTable("tasks");
+            task.Property(t => t.Title).HasMaxLength(ModelLimits.Key);
+            task.Property(t => t.Type).HasMaxLength(ModelLimits.Name);
+            task.Property(t => t.Action).HasMaxLength(ModelLimits.Name);
+            task.Property(t => t.IdempotencyKey).HasMaxLength(ModelLimits.Name);
+            task.Property(t => t.LeaseOwner).HasMaxLength(ModelLimits.Name);
+            json.Apply(task.Property(t => t.PayloadJson).HasColumnName("payload"));
+            json.Apply(task.Property(t => t.ResultJson).HasColumnName("result"));
+            task.HasOne<Agent>().WithMany().HasForeignKey(t => t.AgentId).OnDelete(DeleteBehavior.SetNull);
+            task.HasOne<User>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.SetNull);
+            // The dispatcher's scan: queued work, best priority first, oldest first within a priority.
+            task.HasIndex(t => new { t.Status, t.Priority, t.CreatedAt });
+            // Lapsed leases are found by expiry.
+            task.HasIndex(t => new { t.Status, t.LeaseExpiresAt });
+            task.HasIndex(t => new { t.AgentId, t.Status });
+            task.HasIndex(t => new { t.UserId, t.CreatedAt });
+            task.HasIndex(t => new { t.UserId, t.IdempotencyKey }).IsUnique();
+        });
+
+        model.Entity<TaskEvent>(transition =>
+        {
+            transition.ToTable("task_events");
+            transition.HasIndex(e => new { e.TaskId, e.OccurredAt });
+            transition.HasOne<TaskItem>().WithMany().HasForeignKey(e => e.TaskId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        model.Entity<AgentExecution>(execution =>
+        {
+            execution.ToTable("agent_executions");
+            execution.Property(e => e.Status).HasMaxLength(32);
+            json.Apply(execution.Property(e => e.InputJson).HasColumnName("input_data"));
+            json.Apply(execution.Property(e => e.OutputJson).HasColumnName("output_data"));
+            execution.HasIndex(e => e.TaskId);
+            execution.HasIndex(e => new { e.AgentId, e.CreatedAt });
+            execution.HasOne<TaskItem>().WithMany().HasForeignKey(e => e.TaskId).OnDelete(DeleteBehavior.Cascade);
+            execution.HasOne<Agent>().WithMany().HasForeignKey(e => e.AgentId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        model.Entity<TaskTemplate>(template =>
+        {
+            template.ToTable("task_templates");
+            template.Property(t => t.Name).HasMaxLength(ModelLimits.Name);
+            template.HasIndex(t => t.Name).IsUnique();
+            template.Property(t => t.TaskType).HasMaxLength(ModelLimits.Name);
+            template.Property(t => t.Action).HasMaxLength(ModelLimits.Name);
+            json.Apply(template.Property(t => t.PayloadJson).HasColumnName("payload"));
+        });
+    }
+}

@@ -1,0 +1,120 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using Scalar.AspNetCore;
+using Serilog;
+using Serilog.Formatting.Compact;
+using Sutazai.Core;
+using Sutazai.Core.Identity;
+using Sutazai.Persistence;
+using Sutazai.Server.Agents;
+using Sutazai.Server.Errors;
+using Sutazai.Server.Health;
+using Sutazai.Server.Identity;
+
+namespace Sutazai.Server.Hosting;
+
+/// <summary>The server's table of contents: what it registers, how requests flow, which endpoints it maps.</summary>
+public static partial class SutazaiApplication
+{
+    public static WebApplicationBuilder AddSutazai(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSerilog((sp, logger) => logger
+            .ReadFrom.Configuration(builder.Configuration)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(new RenderedCompactJsonFormatter()));
+        services.AddHostedService<RequestActivityListener>();
+
+        services.AddSutazaiCore();
+        services.AddSutazaiPersistence();
+        services.AddValidatedOptions<ServerOptions, ServerOptionsValidator>(ServerOptions.Section);
+        services.AddValidatedOptions<BootstrapOptions, BootstrapOptionsValidator>(BootstrapOptions.Section);
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ServerOptions>>((kestrel, server) => ConfigureKestrel(kestrel, server.Value));
+        services.AddOptions<HostOptions>().Configure<IOptions<ServerOptions>>((host, server) =>
+            host.ShutdownTimeout = TimeSpan.FromSeconds(server.Value.ShutdownTimeoutSeconds));
+
+        services.ConfigureHttpJsonOptions(json => ConfigureJson(json.SerializerOptions));
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ProblemDetailsDefaults.Apply);
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddExceptionHandler<UnhandledExceptionHandler>();
+        // Unreadable requests throw, so BadRequestExceptionHandler can say what was wrong instead of an empty 400.
+        services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
+        services.AddValidation();
+        services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "SutazAI API";
+            document.Info.Version = NodeInfo.Version;
+            document.Info.Description = "Self-hosted AI agent orchestration: agents, tasks, workflows, knowledge and models.";
+            return Task.CompletedTask;
+        }));
+        services.AddSutazaiHealthChecks();
+
+        services.AddSingleton<StartupState>();
+        services.AddSingleton<NodeInfo>();
+        services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
+        services.AddSingleton<SigningKeyRing>();
+        services.AddSingleton<AdminBootstrapper>();
+        services.AddHostedService<PlatformInitializer>();
+        return builder;
+    }
+
+    public static WebApplication UseSutazai(this WebApplication app)
+    {
+        app.Lifetime.ApplicationStopping.Register(() => LogShuttingDown(app.Logger));
+        // Outermost, so the logged status is the one the client got.
+        app.UseSerilogRequestLogging(logging =>
+            logging.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.000} ms");
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<ReadinessGate>();
+        return app;
+    }
+
+    public static WebApplication MapSutazai(this WebApplication app)
+    {
+        app.MapHealth();
+        app.MapOpenApi();
+        app.MapScalarApiReference("/docs", scalar => scalar.WithTitle("SutazAI API"));
+        app.MapAgentsApi();
+        return app;
+    }
+
+    /// <summary>The API's JSON: snake_case like the original system, enums by name, unknown properties refused.</summary>
+    public static void ConfigureJson(JsonSerializerOptions json)
+    {
+        json.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        json.DictionaryKeyPolicy = null;
+        json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
+        json.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        json.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+    }
+
+    private static void ConfigureKestrel(KestrelServerOptions kestrel, ServerOptions server)
+    {
+        kestrel.AddServerHeader = false;
+        kestrel.Limits.MaxRequestBodySize = server.MaxRequestBodyBytes;
+        switch (server.ListenAddress.ToLowerInvariant())
+        {
+            case "localhost" when server.Port == 0:
+                // Kestrel cannot pick one free port for both loopback families.
+                kestrel.Listen(IPAddress.Loopback, 0);
+                break;
+            case "localhost":
+                kestrel.ListenLocalhost(server.Port);
+                break;
+            case "any":
+                kestrel.ListenAnyIP(server.Port);
+                break;
+            default:
+                kestrel.Listen(IPAddress.Parse(server.ListenAddress), server.Port);
+                break;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: finishing in-flight requests")]
+    private static partial void LogShuttingDown(Microsoft.Extensions.Logging.ILogger logger);
+}
