@@ -2,7 +2,8 @@ using Sutazai.Server.Hosting;
 
 try
 {
-    var builder = WebApplication.CreateBuilder(args);
+    // Settings files ship next to the binary; the working directory is where ./data goes.
+    var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
     builder.AddSutazai();
 
     var app = builder.Build();

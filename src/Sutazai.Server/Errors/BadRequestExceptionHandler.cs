@@ -92,7 +92,8 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
     private static string CleanJsonMessage(string message)
     {
         var withoutPosition = PositionSuffix().Replace(message, "");
-        return DotNetTypeName().Replace(withoutPosition, "").Trim();
+        var withoutTypes = DotNetTypeName().Replace(withoutPosition, "");
+        return ConvertedToType().Replace(withoutTypes, "could not be converted to the type this field takes").Trim();
     }
 
     [GeneratedRegex(@"\s*Path: .*$", RegexOptions.Singleline)]
@@ -100,4 +101,7 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
 
     [GeneratedRegex(@"\s*(contained in|of) type '[^']*'")]
     private static partial Regex DotNetTypeName();
+
+    [GeneratedRegex(@"could not be converted to \S+?(?=\.(\s|$))")]
+    private static partial Regex ConvertedToType();
 }

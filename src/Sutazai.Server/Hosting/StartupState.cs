@@ -3,12 +3,15 @@ namespace Sutazai.Server.Hosting;
 /// <summary>Whether this node has finished preparing the store and may take work.</summary>
 public sealed class StartupState
 {
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile string _status = "starting: migrations and seeding have not finished";
-    private volatile bool _ready;
 
-    public bool IsReady => _ready;
+    public bool IsReady => _ready.Task.IsCompleted;
 
-    /// <summary>What the node is doing or waiting for, shown by <c>/health/ready</c>.</summary>
+    /// <summary>Completes when the node becomes ready.</summary>
+    public Task WhenReady => _ready.Task;
+
+    /// <summary>What the node is doing or waiting for, shown by <c>/health</c>.</summary>
     public string Status => _status;
 
     public void Report(string status) => _status = status;
@@ -16,6 +19,6 @@ public sealed class StartupState
     public void MarkReady()
     {
         _status = "ready";
-        _ready = true;
+        _ready.TrySetResult();
     }
 }

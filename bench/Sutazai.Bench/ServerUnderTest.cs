@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Sutazai.Bench;
+
+/// <summary>The server's Release build, started as its own process with its own data dir and a free port.</summary>
+internal sealed class ServerUnderTest : IAsyncDisposable
+{
+    public const string AdminPassword = "bench-admin-password";
+
+    private readonly Process _process;
+    private readonly string _dataDir;
+
+    private ServerUnderTest(Process process, string dataDir, Uri address)
+    {
+        _process = process;
+        _dataDir = dataDir;
+        Address = address;
+    }
+
+    public Uri Address { get; }
+
+    public static async Task<ServerUnderTest> StartAsync(string? postgres, CancellationToken cancellationToken)
+    {
+        var dataDir = Directory.CreateTempSubdirectory("sutazai-bench-").FullName;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { "exec", LocateServer() },
+            WorkingDirectory = dataDir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["SUTAZAI__DATADIR"] = dataDir;
+        start.Environment["SUTAZAI__SERVER__PORT"] = "0";
+        start.Environment["SUTAZAI__BOOTSTRAP__ADMINPASSWORD"] = AdminPassword;
+        // Request logging to the console would measure the terminal, not the server.
+        start.Environment["SERILOG__MINIMUMLEVEL__OVERRIDE__SERILOG.ASPNETCORE.REQUESTLOGGINGMIDDLEWARE"] = "Warning";
+        if (postgres is not null)
+        {
+            start.Environment["SUTAZAI__STORAGE__PROVIDER"] = "PostgreSql";
+            start.Environment["SUTAZAI__STORAGE__CONNECTIONSTRING"] = postgres;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet could not be started");
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        Uri? address = null;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(120));
+        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        {
+            using var entry = JsonDocument.Parse(line);
+            if (entry.RootElement.TryGetProperty("address", out var listening))
+            {
+                address = new Uri(listening.GetString()!);
+            }
+
+            if (entry.RootElement.TryGetProperty("@m", out var message) && message.GetString() == "SutazAI is ready")
+            {
+                break;
+            }
+        }
+
+        // Keep draining the log so the server never blocks on a full pipe.
+        _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null, CancellationToken.None);
+        return new ServerUnderTest(process, dataDir, address ?? throw new InvalidOperationException("The server exited before it was ready."));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        Directory.Delete(_dataDir, recursive: true);
+    }
+
+    private static string LocateServer()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Sutazai.slnx")))
+        {
+            directory = directory.Parent;
+        }
+
+        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        var server = directory is null ? null : Path.Combine(directory.FullName, "src", "Sutazai.Server", "bin", configuration, "net10.0", "Sutazai.Server.dll");
+        return File.Exists(server) ? server : throw new FileNotFoundException("Build the server first: dotnet build -c Release", server);
+    }
+}
