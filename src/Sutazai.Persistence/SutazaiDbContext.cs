@@ -26,6 +26,11 @@ public abstract class SutazaiDbContext(DbContextOptions options) : DbContext(opt
     public DbSet<UserRole> UserRoles => Set<UserRole>();
     public DbSet<Session> Sessions => Set<Session>();
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
+    public DbSet<ConsumedRefreshToken> ConsumedRefreshTokens => Set<ConsumedRefreshToken>();
+    public DbSet<RevokedAccessToken> RevokedAccessTokens => Set<RevokedAccessToken>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+    public DbSet<LoginThrottle> LoginThrottles => Set<LoginThrottle>();
     public DbSet<Agent> Agents => Set<Agent>();
     public DbSet<AgentHealthSample> AgentHealth => Set<AgentHealthSample>();
     public DbSet<TaskItem> Tasks => Set<TaskItem>();
@@ -53,7 +58,7 @@ public abstract class SutazaiDbContext(DbContextOptions options) : DbContext(opt
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         var json = new JsonColumns(JsonColumnType);
-        IdentityModel.Configure(modelBuilder);
+        IdentityModel.Configure(modelBuilder, json);
         AgentsModel.Configure(modelBuilder, json);
         TasksModel.Configure(modelBuilder, json);
         ContentModel.Configure(modelBuilder, json);

@@ -14,6 +14,9 @@ public interface ITestStore : IAsyncDisposable
     string DataDir { get; }
 
     Task InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Runs SQL on the store directly, behind the server's back.</summary>
+    Task ExecuteAsync(string sql, CancellationToken cancellationToken = default);
 }
 
 /// <summary>The embedded default: a SQLite file in a fresh data dir.</summary>
@@ -32,6 +35,15 @@ public sealed class SqliteTestStore : ITestStore
     };
 
     public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    public async Task ExecuteAsync(string sql, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={System.IO.Path.Combine(DataDir, "sutazai.db")}");
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 
     public ValueTask DisposeAsync()
     {
@@ -63,6 +75,14 @@ public sealed class PostgreSqlTestStore : ITestStore
 
     public async Task InitializeAsync(CancellationToken cancellationToken = default) =>
         _database = await TestPostgres.CreateDatabaseAsync(cancellationToken);
+
+    public async Task ExecuteAsync(string sql, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 
     public async ValueTask DisposeAsync()
     {

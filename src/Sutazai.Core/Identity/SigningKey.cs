@@ -8,7 +8,7 @@ public sealed class SigningKey
 
     public required string Algorithm { get; set; }
 
-    /// <summary>The private key in PKCS#8 form.</summary>
+    /// <summary>The private key in PKCS#8 form, encrypted under the installation's master key.</summary>
     public required byte[] PrivateKey { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }

@@ -21,6 +21,19 @@ public sealed class User
 
     public List<UserRole> Roles { get; set; } = [];
 
+    public bool MfaEnabled { get; set; }
+
+    /// <summary>The TOTP secret, encrypted with the installation's master key; set at enrolment, active once confirmed.</summary>
+    public string? MfaSecretProtected { get; set; }
+
+    /// <summary>The last TOTP time step accepted, so a code cannot be used twice.</summary>
+    public long? MfaLastTimeStep { get; set; }
+
+    /// <summary>Hashes of the unused single-use recovery codes.</summary>
+    public List<string> RecoveryCodeHashes { get; set; } = [];
+
+    public DateTimeOffset PasswordChangedAt { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }

@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Sutazai.Core.Agents;
+using Sutazai.Core.Identity;
 using Sutazai.Persistence;
 using Sutazai.Server.Api;
 using Sutazai.Server.Errors;
+using Sutazai.Server.Identity;
 
 namespace Sutazai.Server.Agents;
 
@@ -12,8 +14,8 @@ public static class AgentsApi
     public static RouteGroupBuilder MapAgentsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/agents").WithTags("Agents");
-        api.MapGet("/", ListAsync).WithSummary("List agents, built-in first, then by name");
-        api.MapGet("/{name}", GetAsync).WithSummary("Get one agent by name");
+        api.MapGet("/", ListAsync).RequirePermission(Permissions.AgentView).WithSummary("List agents, built-in first, then by name");
+        api.MapGet("/{name}", GetAsync).RequirePermission(Permissions.AgentView).WithSummary("Get one agent by name");
         return api;
     }
 

@@ -12,6 +12,9 @@ public static class ProblemTypes
     public const string MalformedJson = Prefix + "malformed-json";
     public const string Validation = Prefix + "validation";
     public const string Unauthorized = Prefix + "unauthorized";
+    public const string InvalidCredentials = Prefix + "invalid-credentials";
+    public const string MfaRequired = Prefix + "mfa-required";
+    public const string InvalidGrant = Prefix + "invalid-grant";
     public const string Forbidden = Prefix + "forbidden";
     public const string NotFound = Prefix + "not-found";
     public const string MethodNotAllowed = Prefix + "method-not-allowed";

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Sutazai.Persistence;
 using Sutazai.Server.Hosting;
+using Sutazai.Server.RateLimiting;
 
 namespace Sutazai.Server.Health;
 
@@ -35,11 +36,11 @@ public static class HealthEndpoints
         };
 
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteReportAsync, ResultStatusCodes = statusCodes })
-            .WithTags("Health").WithDisplayName("Overall health with each dependency");
+            .WithTags("Health").WithDisplayName("Overall health with each dependency").AllowAnonymous().WithoutRateLimit();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteReportAsync, ResultStatusCodes = statusCodes })
-            .WithTags("Health").WithDisplayName("Liveness");
+            .WithTags("Health").WithDisplayName("Liveness").AllowAnonymous().WithoutRateLimit();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = WriteReportAsync, ResultStatusCodes = statusCodes })
-            .WithTags("Health").WithDisplayName("Readiness");
+            .WithTags("Health").WithDisplayName("Readiness").AllowAnonymous().WithoutRateLimit();
         return app;
     }
 

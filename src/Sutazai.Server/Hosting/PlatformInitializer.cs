@@ -60,7 +60,7 @@ public sealed partial class PlatformInitializer(
         state.Report("starting: applying migrations and seeding");
         await database.InitializeAsync(cancellationToken);
         state.Report("starting: signing key and administrator");
-        await signingKeys.EnsureActiveKeyAsync(cancellationToken);
+        await signingKeys.LoadAsync(cancellationToken);
         await admin.EnsureAdminAsync(cancellationToken);
     }
 

@@ -7,7 +7,7 @@ namespace Sutazai.Server.Hosting;
 /// Until the node is ready, answers API calls with 503 and <c>Retry-After</c> instead of letting them meet a
 /// store without its schema. Health, OpenAPI and the docs stay reachable.
 /// </summary>
-internal sealed class ReadinessGate(RequestDelegate next, StartupState state, IProblemDetailsService problems)
+internal sealed class ReadinessGate(RequestDelegate next, StartupState state)
 {
     private static readonly string[] AlwaysOpen = ["/health", "/openapi", "/docs"];
 
@@ -19,18 +19,13 @@ internal sealed class ReadinessGate(RequestDelegate next, StartupState state, IP
             return;
         }
 
-        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         context.Response.Headers.RetryAfter = "5";
-        await problems.WriteAsync(new ProblemDetailsContext
+        await Problems.WriteAsync(context, new ProblemDetails
         {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Type = ProblemTypes.Unavailable,
-                Title = "SutazAI is starting",
-                Detail = state.Status,
-            },
+            Status = StatusCodes.Status503ServiceUnavailable,
+            Type = ProblemTypes.Unavailable,
+            Title = "SutazAI is starting",
+            Detail = state.Status,
         });
     }
 }

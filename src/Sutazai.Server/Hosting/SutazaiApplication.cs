@@ -1,19 +1,21 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 using Serilog;
 using Serilog.Formatting.Compact;
 using Sutazai.Core;
-using Sutazai.Core.Identity;
+using Sutazai.Core.Limits;
 using Sutazai.Persistence;
 using Sutazai.Server.Agents;
+using Sutazai.Server.Audit;
 using Sutazai.Server.Errors;
 using Sutazai.Server.Health;
 using Sutazai.Server.Identity;
+using Sutazai.Server.RateLimiting;
 
 namespace Sutazai.Server.Hosting;
 
@@ -25,6 +27,7 @@ public static partial class SutazaiApplication
         var services = builder.Services;
         services.AddSerilog((sp, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
+            .ReadFrom.Services(sp)
             .Enrich.FromLogContext()
             .WriteTo.Console(new RenderedCompactJsonFormatter()));
         services.AddHostedService<RequestActivityListener>();
@@ -32,7 +35,6 @@ public static partial class SutazaiApplication
         services.AddSutazaiCore();
         services.AddSutazaiPersistence();
         services.AddValidatedOptions<ServerOptions, ServerOptionsValidator>(ServerOptions.Section);
-        services.AddValidatedOptions<BootstrapOptions, BootstrapOptionsValidator>(BootstrapOptions.Section);
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ServerOptions>>((kestrel, server) => ConfigureKestrel(kestrel, server.Value));
         services.AddOptions<HostOptions>().Configure<IOptions<ServerOptions>>((host, server) =>
             host.ShutdownTimeout = TimeSpan.FromSeconds(server.Value.ShutdownTimeoutSeconds));
@@ -50,14 +52,15 @@ public static partial class SutazaiApplication
             document.Info.Version = NodeInfo.Version;
             document.Info.Description = "Self-hosted AI agent orchestration: agents, tasks, workflows, knowledge and models.";
             return Task.CompletedTask;
-        }));
+        }).AddSutazaiSecurity());
         services.AddSutazaiHealthChecks();
 
         services.AddSingleton<StartupState>();
         services.AddSingleton<NodeInfo>();
-        services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
-        services.AddSingleton<SigningKeyRing>();
-        services.AddSingleton<AdminBootstrapper>();
+        services.AddSutazaiIdentity();
+        services.AddValidatedOptions<RateLimitOptions, RateLimitOptionsValidator>(RateLimitOptions.Section);
+        services.TryAddSingleton<IRateLimitCounter, MemoryRateLimitCounter>();
+        services.AddSingleton<AuditLog>();
         services.AddHostedService<PlatformInitializer>();
         return builder;
     }
@@ -71,14 +74,27 @@ public static partial class SutazaiApplication
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<ReadinessGate>();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseMiddleware<RateLimitMiddleware>();
+        // Before authorization, so refused calls to audited endpoints are recorded too.
+        app.UseMiddleware<AuditMiddleware>();
+        app.UseAuthorization();
         return app;
     }
 
     public static WebApplication MapSutazai(this WebApplication app)
     {
         app.MapHealth();
-        app.MapOpenApi();
-        app.MapScalarApiReference("/docs", scalar => scalar.WithTitle("SutazAI API"));
+        app.MapOpenApi().AllowAnonymous().WithoutRateLimit();
+        app.MapScalarApiReference("/docs", scalar => scalar
+                .WithTitle("SutazAI API")
+                .AddPreferredSecuritySchemes(OpenApiSecurity.BearerScheme))
+            .AllowAnonymous().WithoutRateLimit();
+        app.MapAuthApi();
+        app.MapUsersApi();
+        app.MapApiKeysApi();
+        app.MapAuditApi();
         app.MapAgentsApi();
         return app;
     }

@@ -1,0 +1,74 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Sutazai.Server.Tests;
+
+/// <summary>Signing in and making users through the real API, for tests that need a caller of some role.</summary>
+public sealed class TestApi(SutazaiFactory factory)
+{
+    private static int _counter;
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    /// <summary>A client with no credentials.</summary>
+    public HttpClient Anonymous() => factory.CreateClient();
+
+    /// <summary>A client that sends <paramref name="accessToken"/> as a bearer token.</summary>
+    public HttpClient WithBearer(string accessToken)
+    {
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        return client;
+    }
+
+    public HttpClient WithApiKey(string key)
+    {
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Add("X-API-Key", key);
+        return client;
+    }
+
+    public async Task<Tokens> SignInAsync(string username, string password, string? totpCode = null, string? recoveryCode = null)
+    {
+        using var client = Anonymous();
+        var response = await client.PostAsJsonAsync("/api/v1/auth/token", new { username, password, totp_code = totpCode, recovery_code = recoveryCode }, Cancellation);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"sign-in as {username} gave {response.StatusCode}: {await response.Content.ReadAsStringAsync(Cancellation)}");
+        return Tokens.From(await response.Content.ReadFromJsonAsync<JsonElement>(Cancellation));
+    }
+
+    public Task<Tokens> SignInAsAdminAsync() => SignInAsync("admin", SutazaiFactory.AdminPassword);
+
+    public async Task<HttpClient> AdminAsync() => WithBearer((await SignInAsAdminAsync()).AccessToken);
+
+    /// <summary>Creates a user with the given roles through the admin API and returns who they are.</summary>
+    public async Task<TestUser> CreateUserAsync(params string[] roles)
+    {
+        var name = $"user{Interlocked.Increment(ref _counter)}-{Guid.NewGuid().ToString("N")[..6]}";
+        var password = $"Pw-{Guid.NewGuid():N}";
+        using var admin = await AdminAsync();
+        var response = await admin.PostAsJsonAsync("/api/v1/users", new { username = name, email = $"{name}@example.com", password, roles }, Cancellation);
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"creating {name} gave {response.StatusCode}: {await response.Content.ReadAsStringAsync(Cancellation)}");
+        var user = await response.Content.ReadFromJsonAsync<JsonElement>(Cancellation);
+        return new TestUser(user.GetProperty("id").GetGuid(), name, password);
+    }
+
+    public async Task<(TestUser User, HttpClient Client, Tokens Tokens)> SignedInUserAsync(params string[] roles)
+    {
+        var user = await CreateUserAsync(roles);
+        var tokens = await SignInAsync(user.Username, user.Password);
+        return (user, WithBearer(tokens.AccessToken), tokens);
+    }
+}
+
+public sealed record TestUser(Guid Id, string Username, string Password);
+
+public sealed record Tokens(string AccessToken, string RefreshToken, Guid SessionId, long ExpiresIn)
+{
+    public static Tokens From(JsonElement json) => new(
+        json.GetProperty("access_token").GetString()!,
+        json.GetProperty("refresh_token").GetString()!,
+        json.GetProperty("session_id").GetGuid(),
+        json.GetProperty("expires_in").GetInt64());
+}
