@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Sutazai.Core.Identity;
 using Sutazai.Persistence;
 using Sutazai.Server.Api;
+using Sutazai.Server.Errors;
 using Sutazai.Server.Identity;
 
 namespace Sutazai.Server.Audit;
@@ -20,7 +21,7 @@ public static class AuditApi
         return api;
     }
 
-    private static async Task<Ok<Page<AuditEntryView>>> ListAsync(
+    private static async Task<Results<Ok<Page<AuditEntryView>>, ValidationProblem>> ListAsync(
         [AsParameters] PageQuery page,
         [AsParameters] AuditQuery filter,
         SutazaiDbContext db,
@@ -48,8 +49,13 @@ public static class AuditApi
             query = query.Where(e => e.TargetId == targetId);
         }
 
-        if (filter.Outcome is { } outcome)
+        if (filter.Outcome is { Length: > 0 } outcomeText)
         {
+            if (!Enum.TryParse<AuditOutcome>(outcomeText, ignoreCase: true, out var outcome) || !Enum.IsDefined(outcome))
+            {
+                return Problems.Validation("outcome", "Use success, failure or denied.");
+            }
+
             query = query.Where(e => e.Outcome == outcome);
         }
 
@@ -77,7 +83,7 @@ public sealed record AuditQuery(
     [FromQuery(Name = "actor")] string? Actor = null,
     [FromQuery(Name = "target_type")] string? TargetType = null,
     [FromQuery(Name = "target_id")] string? TargetId = null,
-    [FromQuery(Name = "outcome")] AuditOutcome? Outcome = null,
+    [FromQuery(Name = "outcome")] string? Outcome = null,
     [FromQuery(Name = "from")] DateTimeOffset? From = null,
     [FromQuery(Name = "to")] DateTimeOffset? To = null);
 

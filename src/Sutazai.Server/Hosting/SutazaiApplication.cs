@@ -29,7 +29,9 @@ public static partial class SutazaiApplication
             .ReadFrom.Configuration(builder.Configuration)
             .ReadFrom.Services(sp)
             .Enrich.FromLogContext()
-            .WriteTo.Console(new RenderedCompactJsonFormatter()));
+            .WriteTo.Console(new RenderedCompactJsonFormatter()),
+            // Each host keeps its own logger (tests run several in one process); nothing goes through the static one.
+            preserveStaticLogger: true);
         services.AddHostedService<RequestActivityListener>();
 
         services.AddSutazaiCore();
@@ -70,9 +72,22 @@ public static partial class SutazaiApplication
         app.Lifetime.ApplicationStopping.Register(() => LogShuttingDown(app.Logger));
         // Outermost, so the logged status is the one the client got.
         app.UseSerilogRequestLogging(logging =>
-            logging.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.000} ms");
+        {
+            logging.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.000} ms";
+            logging.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
+            // Who made the call, never with what credential; the query string is left out because clients put tokens there.
+            logging.EnrichDiagnosticContext = (diagnostics, context) =>
+            {
+                if (context.User.Identity?.IsAuthenticated == true)
+                {
+                    diagnostics.Set("UserName", context.User.Identity.Name);
+                    diagnostics.Set("ApiKeyId", context.User.ApiKeyIdOf());
+                }
+            };
+        });
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMiddleware<NulFreeUrl>();
         app.UseMiddleware<ReadinessGate>();
         app.UseRouting();
         app.UseAuthentication();
@@ -106,6 +121,7 @@ public static partial class SutazaiApplication
         json.DictionaryKeyPolicy = null;
         json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
         json.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        json.Converters.Add(new NulFreeStringConverter());
         json.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
     }
 

@@ -52,7 +52,7 @@ public sealed class ApiKeyAuthenticationHandler(
 
         if (!presented.StartsWith(OpaqueTokens.ApiKeyPrefix, StringComparison.Ordinal) || presented.Length > 200)
         {
-            return AuthenticateResult.Fail("The API key is malformed.");
+            return AuthenticateResult.Fail(new CredentialRejectedException("The API key is malformed."));
         }
 
         var hash = OpaqueTokens.Hash(presented);
@@ -60,18 +60,18 @@ public sealed class ApiKeyAuthenticationHandler(
         var now = time.GetUtcNow();
         if (key is null || key.Revoked)
         {
-            return AuthenticateResult.Fail("The API key is unknown or revoked.");
+            return AuthenticateResult.Fail(new CredentialRejectedException("The API key is unknown or revoked."));
         }
 
         if (key.ExpiresAt is { } expires && expires <= now)
         {
-            return AuthenticateResult.Fail("The API key has expired.");
+            return AuthenticateResult.Fail(new CredentialRejectedException("The API key has expired."));
         }
 
         var owner = await state.GetUserAsync(key.UserId, Context.RequestAborted);
         if (owner is not { IsActive: true })
         {
-            return AuthenticateResult.Fail("The API key's owner is disabled.");
+            return AuthenticateResult.Fail(new CredentialRejectedException("The API key's owner is disabled."));
         }
 
         if (key.LastUsedAt is not { } lastUsed || now - lastUsed >= LastUsedResolution)

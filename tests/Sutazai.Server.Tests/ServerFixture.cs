@@ -1,0 +1,36 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Sutazai.Persistence;
+using Sutazai.Testing;
+
+namespace Sutazai.Server.Tests;
+
+/// <summary>One server on one store, shared by the tests of a class (they run one after another).</summary>
+public class ServerFixture<TStore> : IAsyncLifetime
+    where TStore : ITestStore, new()
+{
+    public TStore Store { get; } = new();
+
+    public SutazaiFactory Factory { get; private set; } = null!;
+
+    public TestApi Api { get; private set; } = null!;
+
+    protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
+    public async ValueTask InitializeAsync()
+    {
+        await Store.InitializeAsync(TestContext.Current.CancellationToken);
+        Factory = new SutazaiFactory(Store, Settings);
+        (await Factory.StartAsync(TestContext.Current.CancellationToken)).Dispose();
+        Api = new TestApi(Factory);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Factory.DisposeAsync();
+        await Store.DisposeAsync();
+    }
+
+    /// <summary>A context on the server's own store, to check what was persisted.</summary>
+    public SutazaiDbContext Database() => Factory.Services.GetRequiredService<IDbContextFactory<SutazaiDbContext>>().CreateDbContext();
+}
