@@ -5,7 +5,7 @@ namespace Sutazai.Bench;
 
 /// <summary>
 /// The foundation's scenario: <c>/health</c> (a database round trip) and a database-backed read
-/// (<c>GET /api/v1/agents</c>) at a given concurrency, against SQLite or PostgreSQL.
+/// (<c>GET /api/v1/agents</c>, authenticated with a bearer token) at a given concurrency, against SQLite or PostgreSQL.
 /// </summary>
 internal static class HttpScenario
 {
@@ -25,6 +25,7 @@ internal static class HttpScenario
         var storage = postgres is null ? "sqlite" : "postgresql";
         await using var server = await ServerUnderTest.StartAsync(postgres, cancellationToken);
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency }) { BaseAddress = server.Address };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", await server.SignInAsync(http, cancellationToken));
 
         Console.WriteLine($"{"scenario",-22} {"storage",-11} {"clients",7} {"requests",9} {"req/s",9} {"p50 ms",8} {"p99 ms",8} {"errors",7}");
         foreach (var path in new[] { "/health", "/api/v1/agents?limit=20" })

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
 using System.Text.Json;
 
 namespace Sutazai.Bench;
@@ -20,6 +21,15 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>Signs in as the administrator and returns a bearer access token.</summary>
+    public async Task<string> SignInAsync(HttpClient http, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsJsonAsync(new Uri(Address, "/api/v1/auth/token"), new { username = "admin", password = AdminPassword }, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        return body.RootElement.GetProperty("access_token").GetString()!;
+    }
+
     public static async Task<ServerUnderTest> StartAsync(string? postgres, CancellationToken cancellationToken)
     {
         var dataDir = Directory.CreateTempSubdirectory("sutazai-bench-").FullName;
@@ -33,6 +43,8 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         start.Environment["SUTAZAI__DATADIR"] = dataDir;
         start.Environment["SUTAZAI__SERVER__PORT"] = "0";
         start.Environment["SUTAZAI__BOOTSTRAP__ADMINPASSWORD"] = AdminPassword;
+        // The load comes from one user on one address; limits would measure the limiter, not the server.
+        start.Environment["SUTAZAI__RATELIMITS__ENABLED"] = "false";
         // Request logging to the console would measure the terminal, not the server.
         start.Environment["SERILOG__MINIMUMLEVEL__OVERRIDE__SERILOG.ASPNETCORE.REQUESTLOGGINGMIDDLEWARE"] = "Warning";
         if (postgres is not null)

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using OtpNet;
@@ -133,6 +134,39 @@ public abstract class SecurityConformance<TStore>(ServerFixture<TStore> server) 
         Assert.Equal(1, listedByAdmin.GetProperty("total").GetInt32());
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/v1/auth/sessions/{laptop.SessionId}", Cancellation)).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/auth/me", Cancellation)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Using_a_session_moves_its_last_access_forward()
+    {
+        var (_, client, tokens) = await _api.SignedInUserAsync("viewer");
+        server.Factory.Time.Advance(TimeSpan.FromMinutes(3));
+        var now = server.Factory.Time.GetUtcNow();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/auth/me", Cancellation)).StatusCode);
+
+        var sessions = await client.GetFromJsonAsync<JsonElement>("/api/v1/auth/sessions", Cancellation);
+        var session = sessions.GetProperty("items").EnumerateArray().Single(s => s.GetProperty("id").GetGuid() == tokens.SessionId);
+        Assert.Equal(now, session.GetProperty("last_accessed_at").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task Expired_rotated_and_revoked_tokens_are_swept_and_stay_refused()
+    {
+        var (_, client, tokens) = await _api.SignedInUserAsync("viewer");
+        using var anonymous = _api.Anonymous();
+        var rotated = await RefreshAsync(anonymous, tokens.RefreshToken);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.PostAsJsonAsync("/api/v1/auth/revoke", new { token = rotated!.AccessToken }, Cancellation)).StatusCode);
+        server.Factory.Time.Advance(TimeSpan.FromDays(8));
+
+        // The hourly sweep fires as the clock moves; sweeping again here makes sure it has finished.
+        await server.Factory.Services.GetRequiredService<Identity.ExpiredCredentialSweeper>().SweepAsync(Cancellation);
+
+        await using var db = server.Database();
+        Assert.False(await db.ConsumedRefreshTokens.AnyAsync(t => t.SessionId == tokens.SessionId, Cancellation));
+        Assert.False(await db.RevokedAccessTokens.AnyAsync(Cancellation));
+        Assert.Null(await RefreshAsync(anonymous, tokens.RefreshToken));
+        Assert.Null(await RefreshAsync(anonymous, rotated.RefreshToken));
     }
 
     [Fact]

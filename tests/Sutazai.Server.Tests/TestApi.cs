@@ -12,6 +12,8 @@ public sealed class TestApi(SutazaiFactory factory)
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
+    public Microsoft.Extensions.Time.Testing.FakeTimeProvider Time => factory.Time;
+
     /// <summary>A client with no credentials.</summary>
     public HttpClient Anonymous() => factory.CreateClient();
 

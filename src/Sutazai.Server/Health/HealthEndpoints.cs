@@ -35,13 +35,16 @@ public static class HealthEndpoints
             [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
         };
 
-        app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteReportAsync, ResultStatusCodes = statusCodes })
-            .WithTags("Health").WithDisplayName("Overall health with each dependency").AllowAnonymous().WithoutRateLimit();
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteReportAsync, ResultStatusCodes = statusCodes })
-            .WithTags("Health").WithDisplayName("Liveness").AllowAnonymous().WithoutRateLimit();
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = WriteReportAsync, ResultStatusCodes = statusCodes })
-            .WithTags("Health").WithDisplayName("Readiness").AllowAnonymous().WithoutRateLimit();
+        Map(app, "/health", "Overall health with each dependency", new HealthCheckOptions { ResponseWriter = WriteReportAsync, ResultStatusCodes = statusCodes });
+        Map(app, "/health/live", "Liveness", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteReportAsync, ResultStatusCodes = statusCodes });
+        Map(app, "/health/ready", "Readiness", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = WriteReportAsync, ResultStatusCodes = statusCodes });
         return app;
+
+        // Public by design, never rate limited (probes poll), and read-only.
+        static void Map(IEndpointRouteBuilder app, string path, string name, HealthCheckOptions options) =>
+            app.MapHealthChecks(path, options)
+                .WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]))
+                .WithTags("Health").WithDisplayName(name).AllowAnonymous().WithoutRateLimit();
     }
 
     private static Task WriteReportAsync(HttpContext context, HealthReport report)

@@ -1,9 +1,7 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Sutazai.Persistence;
 
 namespace Sutazai.Server.Identity;
 
@@ -16,14 +14,10 @@ public sealed class ApiKeyAuthenticationHandler(
     ILoggerFactory logger,
     UrlEncoder encoder,
     AuthStateStore state,
-    IDbContextFactory<SutazaiDbContext> contexts,
     TimeProvider time) : AuthenticationHandler<AuthenticationSchemeOptions>(schemeOptions, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
     public const string HeaderName = "X-API-Key";
-
-    /// <summary>Last-used times are written at most this often per key, so a busy key does not write on every call.</summary>
-    private static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
 
     public static string? FindKey(HttpRequest request)
     {
@@ -74,12 +68,7 @@ public sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.Fail(new CredentialRejectedException("The API key's owner is disabled."));
         }
 
-        if (key.LastUsedAt is not { } lastUsed || now - lastUsed >= LastUsedResolution)
-        {
-            await using var db = await contexts.CreateDbContextAsync(Context.RequestAborted);
-            await db.ApiKeys.Where(k => k.Id == key.Id).ExecuteUpdateAsync(k => k.SetProperty(x => x.LastUsedAt, now), Context.RequestAborted);
-            state.ForgetApiKey(hash);
-        }
+        await state.TouchAsync(key, hash, Context.RequestAborted);
 
         var claims = new List<Claim>
         {

@@ -12,6 +12,8 @@ namespace Sutazai.Server.Identity;
 /// </summary>
 public sealed class AuthStateStore(IDbContextFactory<SutazaiDbContext> contexts, IMemoryCache cache, IOptions<AuthOptions> options, TimeProvider time)
 {
+    private static readonly TimeSpan TouchResolution = TimeSpan.FromMinutes(1);
+
     private TimeSpan Ttl => TimeSpan.FromSeconds(options.Value.StateCacheSeconds);
 
     public ValueTask<UserAuthState?> GetUserAsync(Guid userId, CancellationToken cancellationToken) =>
@@ -32,11 +34,39 @@ public sealed class AuthStateStore(IDbContextFactory<SutazaiDbContext> contexts,
                     user.Roles.SelectMany(r => r.Permissions).ToHashSet(StringComparer.Ordinal));
         });
 
-    public async ValueTask<bool> IsSessionActiveAsync(Guid sessionId, CancellationToken cancellationToken)
+    /// <returns>The session when it is open, otherwise null.</returns>
+    public async ValueTask<SessionAuthState?> GetOpenSessionAsync(Guid sessionId, CancellationToken cancellationToken)
     {
         var session = await GetOrLoadAsync($"auth:session:{sessionId}", db =>
-            db.Sessions.AsNoTracking().Where(s => s.Id == sessionId).Select(s => new SessionAuthState(s.IsActive, s.AbsoluteExpiresAt)).SingleOrDefaultAsync(cancellationToken));
-        return session is { IsActive: true } && session.AbsoluteExpiresAt > time.GetUtcNow();
+            db.Sessions.AsNoTracking().Where(s => s.Id == sessionId).Select(s => new SessionAuthState(s.Id, s.IsActive, s.AbsoluteExpiresAt, s.LastAccessedAt)).SingleOrDefaultAsync(cancellationToken));
+        return session is { IsActive: true } && session.AbsoluteExpiresAt > time.GetUtcNow() ? session : null;
+    }
+
+    /// <summary>Records use of a session or key, at most once a minute each, so busy callers do not write on every request.</summary>
+    public async Task TouchAsync(SessionAuthState session, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (now - session.LastAccessedAt < TouchResolution)
+        {
+            return;
+        }
+
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await db.Sessions.Where(s => s.Id == session.Id).ExecuteUpdateAsync(s => s.SetProperty(x => x.LastAccessedAt, now), cancellationToken);
+        ForgetSession(session.Id);
+    }
+
+    public async Task TouchAsync(ApiKeyAuthState key, string keyHash, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (key.LastUsedAt is { } lastUsed && now - lastUsed < TouchResolution)
+        {
+            return;
+        }
+
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await db.ApiKeys.Where(k => k.Id == key.Id).ExecuteUpdateAsync(k => k.SetProperty(x => x.LastUsedAt, now), cancellationToken);
+        ForgetApiKey(keyHash);
     }
 
     public async ValueTask<bool> IsAccessTokenRevokedAsync(string tokenId, CancellationToken cancellationToken)
@@ -87,6 +117,6 @@ internal sealed class RevokedMarker
     public static readonly RevokedMarker Instance = new();
 }
 
-public sealed record SessionAuthState(bool IsActive, DateTimeOffset AbsoluteExpiresAt);
+public sealed record SessionAuthState(Guid Id, bool IsActive, DateTimeOffset AbsoluteExpiresAt, DateTimeOffset LastAccessedAt);
 
 public sealed record ApiKeyAuthState(Guid Id, Guid UserId, string Name, IReadOnlyList<string> Scopes, DateTimeOffset? ExpiresAt, bool Revoked, DateTimeOffset? LastUsedAt);

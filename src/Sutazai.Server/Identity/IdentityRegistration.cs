@@ -30,6 +30,8 @@ public static class IdentityRegistration
         services.AddSingleton<LoginThrottleService>();
         services.AddSingleton<TotpCodes>();
         services.AddSingleton<AdminBootstrapper>();
+        services.AddSingleton<ExpiredCredentialSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<ExpiredCredentialSweeper>());
 
         services.AddAuthentication(Scheme)
             .AddPolicyScheme(Scheme, "Bearer access token or API key", policy =>
@@ -86,7 +88,8 @@ public static class IdentityRegistration
             return "The access token was revoked.";
         }
 
-        if (!await state.IsSessionActiveAsync(sessionId, cancellationToken))
+        var session = await state.GetOpenSessionAsync(sessionId, cancellationToken);
+        if (session is null)
         {
             return "The session has ended; sign in again.";
         }
@@ -102,6 +105,7 @@ public static class IdentityRegistration
             return "The user's credentials changed since this token was issued; sign in again.";
         }
 
+        await state.TouchAsync(session, cancellationToken);
         var identity = (System.Security.Claims.ClaimsIdentity)principal.Identity!;
         identity.AddClaims(user.Roles.Select(r => new System.Security.Claims.Claim(SutazaiClaims.Role, r)));
         identity.AddClaims(user.Permissions.Select(p => new System.Security.Claims.Claim(SutazaiClaims.Permission, p)));
