@@ -1,7 +1,10 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Sutazai.Core;
 using Sutazai.Persistence.Seeding;
 
@@ -15,6 +18,9 @@ public sealed partial class DatabaseInitializer(
     IOptions<PlatformOptions> platform,
     ILogger<DatabaseInitializer> logger)
 {
+    /// <summary>An arbitrary constant that names SutazAI's initialization lock among PostgreSQL advisory locks.</summary>
+    private const long InitializationLockKey = 0x5A7A_A100_0001;
+
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
         var options = storage.Value;
@@ -23,39 +29,67 @@ public sealed partial class DatabaseInitializer(
             EnsureSqliteDirectory(StorageRegistration.SqliteConnectionString(options, platform.Value));
         }
 
-        await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var postgres = options.ProviderKind == StorageProvider.PostgreSql;
+        if (postgres)
         {
-            var known = db.Database.GetMigrations().ToHashSet();
-            var applied = (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).ToList();
-            var unknown = applied.Where(m => !known.Contains(m)).ToList();
-            if (unknown.Count > 0)
-            {
-                throw new SchemaMismatchException(
-                    $"The database has migrations this build does not know ({string.Join(", ", unknown)}): it was upgraded by a newer SutazAI. Run that version, or restore a backup.");
-            }
-
-            var pending = known.Except(applied).Order(StringComparer.Ordinal).ToList();
-            if (pending.Count > 0)
-            {
-                if (!options.MigrateOnStart)
-                {
-                    throw new SchemaMismatchException(
-                        $"The database schema is behind this build ({pending.Count} migration(s) pending: {string.Join(", ", pending)}) and Sutazai:Storage:MigrateOnStart is false. Apply them, or set it to true.");
-                }
-
-                LogApplyingMigrations(pending.Count, options.ProviderKind);
-                await db.Database.MigrateAsync(cancellationToken);
-            }
-
-            if (options.ProviderKind == StorageProvider.Sqlite)
-            {
-                // WAL lets readers go on while a writer commits; the mode is stored in the file.
-                await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
-            }
+            await EnsurePostgreSqlDatabaseAsync(db, cancellationToken);
         }
 
-        var result = await SeedAsync(cancellationToken);
-        LogSeeded(result.Added, result.Updated);
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        if (postgres)
+        {
+            // Nodes starting together take turns: a session-level lock held across every migration and the seed,
+            // which EF Core's own per-migration locking does not give on PostgreSQL.
+            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_lock({InitializationLockKey})", cancellationToken);
+        }
+
+        try
+        {
+            await MigrateAsync(db, options, cancellationToken);
+            var result = await SeedAsync(cancellationToken);
+            LogSeeded(result.Added, result.Updated);
+        }
+        finally
+        {
+            if (postgres)
+            {
+                await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_unlock({InitializationLockKey})", CancellationToken.None);
+            }
+
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private async Task MigrateAsync(SutazaiDbContext db, StorageOptions options, CancellationToken cancellationToken)
+    {
+        var known = db.Database.GetMigrations().ToHashSet();
+        var applied = (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).ToList();
+        var unknown = applied.Where(m => !known.Contains(m)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new SchemaMismatchException(
+                $"The database has migrations this build does not know ({string.Join(", ", unknown)}): it was upgraded by a newer SutazAI. Run that version, or restore a backup.");
+        }
+
+        var pending = known.Except(applied).Order(StringComparer.Ordinal).ToList();
+        if (pending.Count > 0)
+        {
+            if (!options.MigrateOnStart)
+            {
+                throw new SchemaMismatchException(
+                    $"The database schema is behind this build ({pending.Count} migration(s) pending: {string.Join(", ", pending)}) and Sutazai:Storage:MigrateOnStart is false. Apply them, or set it to true.");
+            }
+
+            LogApplyingMigrations(pending.Count, options.ProviderKind);
+            await db.Database.MigrateAsync(cancellationToken);
+        }
+
+        if (options.ProviderKind == StorageProvider.Sqlite)
+        {
+            // WAL lets readers go on while a writer commits; the mode is stored in the file.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        }
     }
 
     private async Task<SeedResult> SeedAsync(CancellationToken cancellationToken)
@@ -71,6 +105,24 @@ public sealed partial class DatabaseInitializer(
             LogSeedRace(e.InnerException?.Message ?? e.Message);
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
             return await seeder.SeedAsync(db, cancellationToken);
+        }
+    }
+
+    /// <summary>Creates the database when the configured user may and it is missing; a node that loses the race to create it carries on.</summary>
+    private static async Task EnsurePostgreSqlDatabaseAsync(SutazaiDbContext db, CancellationToken cancellationToken)
+    {
+        var creator = db.GetService<IRelationalDatabaseCreator>();
+        if (await creator.ExistsAsync(cancellationToken))
+        {
+            return;
+        }
+
+        try
+        {
+            await creator.CreateAsync(cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateDatabase)
+        {
         }
     }
 
