@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Sutazai.Core.Agents;
 using Sutazai.Core.Models;
+using Sutazai.Core.Tasks;
 
 namespace Sutazai.Core;
 
@@ -13,6 +15,19 @@ public static class SutazaiCoreServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddValidatedOptions<PlatformOptions, PlatformOptionsValidator>(PlatformOptions.Section);
         services.AddValidatedOptions<ModelOptions, ModelOptionsValidator>(ModelOptions.Section);
+        services.TryAddSingleton<StartupState>();
+        return services;
+    }
+
+    /// <summary>The task engine: agents directory, router, dispatcher, submissions and live events.</summary>
+    public static IServiceCollection AddSutazaiTasks(this IServiceCollection services)
+    {
+        services.AddValidatedOptions<TaskOptions, TaskOptionsValidator>(TaskOptions.Section);
+        services.TryAddSingleton<TaskEventHub>();
+        services.TryAddSingleton<AgentDirectory>();
+        services.TryAddSingleton<TaskEngine>();
+        services.AddHostedService(sp => sp.GetRequiredService<TaskEngine>());
+        services.TryAddSingleton<TaskSubmissions>();
         return services;
     }
 

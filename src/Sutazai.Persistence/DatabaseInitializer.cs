@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -64,7 +65,10 @@ public sealed partial class DatabaseInitializer(
     private async Task MigrateAsync(SutazaiDbContext db, StorageOptions options, CancellationToken cancellationToken)
     {
         var known = db.Database.GetMigrations().ToHashSet();
-        var applied = (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).ToList();
+        // Asking an empty database for its history makes EF Core log a failed query; look for the table first.
+        var applied = await db.GetService<IHistoryRepository>().ExistsAsync(cancellationToken)
+            ? (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).ToList()
+            : [];
         var unknown = applied.Where(m => !known.Contains(m)).ToList();
         if (unknown.Count > 0)
         {

@@ -4,9 +4,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Sutazai.Core;
+using Sutazai.Core.Tasks;
+using Sutazai.Persistence.Agents;
 using Sutazai.Persistence.PostgreSql;
 using Sutazai.Persistence.Seeding;
 using Sutazai.Persistence.Sqlite;
+using Sutazai.Persistence.Tasks;
 
 namespace Sutazai.Persistence;
 
@@ -40,6 +43,8 @@ public static class StorageRegistration
             });
         services.TryAddScoped(sp => sp.GetRequiredService<IDbContextFactory<SutazaiDbContext>>().CreateDbContext());
         services.TryAddSingleton<ReferenceDataSeeder>();
+        services.TryAddSingleton<ITaskStore, EfTaskStore>();
+        services.TryAddSingleton<IAgentCatalog, EfAgentCatalog>();
         services.TryAddSingleton<DatabaseInitializer>();
         return services;
     }
@@ -56,7 +61,8 @@ public static class StorageRegistration
                 .MigrationsAssembly(typeof(SqliteSutazaiDbContext).Assembly.FullName)
                 .MigrationsHistoryTable("__ef_migrations_history")
                 .CommandTimeout(commandTimeout))
-            .UseSnakeCaseNamingConvention();
+            .UseSnakeCaseNamingConvention()
+            .ConfigureWarnings(IgnoreSingleByKeyWarning);
 
     internal static DbContextOptionsBuilder ConfigurePostgreSql(DbContextOptionsBuilder builder, string connectionString, int commandTimeout) =>
         builder
@@ -64,7 +70,15 @@ public static class StorageRegistration
                 .MigrationsAssembly(typeof(PostgreSqlSutazaiDbContext).Assembly.FullName)
                 .MigrationsHistoryTable("__ef_migrations_history")
                 .CommandTimeout(commandTimeout))
-            .UseSnakeCaseNamingConvention();
+            .UseSnakeCaseNamingConvention()
+            .ConfigureWarnings(IgnoreSingleByKeyWarning);
+
+    /// <summary>
+    /// <c>Single</c> on a unique key with a collection included reads as "a row limit without an order"; the key
+    /// makes the order irrelevant, and paged queries always order.
+    /// </summary>
+    private static void IgnoreSingleByKeyWarning(Microsoft.EntityFrameworkCore.Diagnostics.WarningsConfigurationBuilder warnings) =>
+        warnings.Ignore(Microsoft.EntityFrameworkCore.Diagnostics.CoreEventId.RowLimitingOperationWithoutOrderByWarning);
 
     /// <summary>Hands out the provider's context as the shared base type.</summary>
     private sealed class BaseContextFactory<TContext>(IDbContextFactory<TContext> inner) : IDbContextFactory<SutazaiDbContext>

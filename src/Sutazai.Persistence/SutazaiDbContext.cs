@@ -36,6 +36,7 @@ public abstract class SutazaiDbContext(DbContextOptions options) : DbContext(opt
     public DbSet<TaskItem> Tasks => Set<TaskItem>();
     public DbSet<TaskEvent> TaskEvents => Set<TaskEvent>();
     public DbSet<TaskTemplate> TaskTemplates => Set<TaskTemplate>();
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
     public DbSet<AgentExecution> AgentExecutions => Set<AgentExecution>();
     public DbSet<ModelEntry> Models => Set<ModelEntry>();
     public DbSet<VectorCollection> VectorCollections => Set<VectorCollection>();

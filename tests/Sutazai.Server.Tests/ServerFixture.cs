@@ -17,7 +17,7 @@ public class ServerFixture<TStore> : IAsyncLifetime
 
     protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
-    public async ValueTask InitializeAsync()
+    public virtual async ValueTask InitializeAsync()
     {
         await Store.InitializeAsync(TestContext.Current.CancellationToken);
         Factory = new SutazaiFactory(Store, Settings);
@@ -25,7 +25,7 @@ public class ServerFixture<TStore> : IAsyncLifetime
         Api = new TestApi(Factory);
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         await Factory.DisposeAsync();
         await Store.DisposeAsync();

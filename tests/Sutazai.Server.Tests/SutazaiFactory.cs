@@ -2,12 +2,12 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Serilog.Core;
 using Serilog.Events;
-using Sutazai.Server.Hosting;
+using Sutazai.Core;
 using Sutazai.Testing;
 
 namespace Sutazai.Server.Tests;
@@ -54,6 +54,11 @@ public class SutazaiFactory(ITestStore store, IReadOnlyDictionary<string, string
         builder.UseSetting("Sutazai:RateLimits:AnonymousPerMinute", "1000000");
         builder.UseSetting("Serilog:MinimumLevel:Default", "Information");
         builder.UseSetting("Serilog:MinimumLevel:Override:Microsoft", "Warning");
+        if (Environment.GetEnvironmentVariable("SUTAZAI_TEST_LOG") is { Length: > 0 })
+        {
+            builder.UseSetting("Serilog:MinimumLevel:Override:Sutazai", "Debug");
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);
@@ -89,5 +94,12 @@ public sealed class LogCapture : ILogEventSink
         }
 
         _events.Enqueue(writer.ToString());
+        if (Environment.GetEnvironmentVariable("SUTAZAI_TEST_LOG") is { Length: > 0 } file)
+        {
+            lock (_events)
+            {
+                File.AppendAllText(file, $"{logEvent.Timestamp:HH:mm:ss.fff} {logEvent.Level} {writer}{Environment.NewLine}");
+            }
+        }
     }
 }

@@ -27,7 +27,7 @@ public static class TestPostgres
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var builder = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = name, Pooling = false };
+        var builder = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = name };
         return new TestDatabase(name, builder.ConnectionString);
     }
 }

@@ -25,6 +25,22 @@ public sealed class Agent
     /// <summary>How many tasks the agent may run at once.</summary>
     public int MaxConcurrency { get; set; } = 4;
 
+    /// <summary>Actions an HTTP agent declared; empty means it takes any action.</summary>
+    public List<string> Actions { get; set; } = [];
+
+    public AgentHealthStatus HealthStatus { get; set; } = AgentHealthStatus.Unknown;
+
+    /// <summary>Why the agent is not healthy, when it is not.</summary>
+    public string? HealthDetail { get; set; }
+
+    public DateTimeOffset? LastHeartbeatAt { get; set; }
+
+    public double? LastLatencyMs { get; set; }
+
+    public long SuccessCount { get; set; }
+
+    public long ErrorCount { get; set; }
+
     /// <summary>Kind-specific definition as JSON (for an LLM agent: model, instructions, tools).</summary>
     public string? DefinitionJson { get; set; }
 

@@ -35,9 +35,30 @@ public sealed class TaskItem
     /// <summary>Why the router chose the agent, or why the task is still waiting.</summary>
     public string? RoutingReason { get; set; }
 
+    /// <summary>The key the client sent when creating the task (unique per user), if any.</summary>
     public string? IdempotencyKey { get; set; }
 
     public int MaxRetries { get; set; }
+
+    /// <summary>How long one attempt may run before it is stopped and the task times out.</summary>
+    public int? TimeoutSeconds { get; set; }
+
+    /// <summary>
+    /// Order of dispatch: creation time plus the priority in aging steps, in ticks. Lower goes first, so a task
+    /// that has waited long enough overtakes newer tasks of better priority and nothing starves.
+    /// </summary>
+    public long DispatchScore { get; set; }
+
+    /// <summary>Set when someone asks to cancel a task another node is running; that node's lease renewal sees it.</summary>
+    public bool CancelRequested { get; set; }
+
+    /// <summary>The permissions the submitter held when the task was created; agents check these.</summary>
+    public List<string> SubmitterPermissions { get; set; } = [];
+
+    public string? WebhookUrl { get; set; }
+
+    /// <summary>The secret that signs webhook deliveries, encrypted under the master key.</summary>
+    public string? WebhookSecretProtected { get; set; }
 
     public int Attempt { get; set; }
 

@@ -14,6 +14,7 @@ internal static class AgentsModel
             agent.HasIndex(a => a.Name).IsUnique();
             agent.HasIndex(a => a.IsActive);
             agent.Property(a => a.Endpoint).HasMaxLength(ModelLimits.Key);
+            agent.Property(a => a.HealthDetail).HasMaxLength(ModelLimits.Key * 2);
             json.Apply(agent.Property(a => a.DefinitionJson).HasColumnName("definition"));
         });
 

@@ -21,8 +21,10 @@ internal static class TasksModel
             json.Apply(task.Property(t => t.ResultJson).HasColumnName("result"));
             task.HasOne<Agent>().WithMany().HasForeignKey(t => t.AgentId).OnDelete(DeleteBehavior.SetNull);
             task.HasOne<User>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.SetNull);
-            // The dispatcher's scan: queued work, best priority first, oldest first within a priority.
-            task.HasIndex(t => new { t.Status, t.Priority, t.CreatedAt });
+            // The dispatcher's scan: queued work in dispatch order (priority with aging, then age).
+            task.HasIndex(t => new { t.Status, t.DispatchScore });
+            task.Property(t => t.WebhookUrl).HasMaxLength(2000);
+            task.Property(t => t.WebhookSecretProtected).HasMaxLength(ModelLimits.Key);
             // Lapsed leases are found by expiry.
             task.HasIndex(t => new { t.Status, t.LeaseExpiresAt });
             task.HasIndex(t => new { t.AgentId, t.Status });
@@ -47,6 +49,18 @@ internal static class TasksModel
             execution.HasIndex(e => new { e.AgentId, e.CreatedAt });
             execution.HasOne<TaskItem>().WithMany().HasForeignKey(e => e.TaskId).OnDelete(DeleteBehavior.Cascade);
             execution.HasOne<Agent>().WithMany().HasForeignKey(e => e.AgentId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        model.Entity<WebhookDelivery>(delivery =>
+        {
+            delivery.ToTable("webhook_deliveries");
+            delivery.Property(d => d.Event).HasMaxLength(64);
+            delivery.Property(d => d.Url).HasMaxLength(2000);
+            delivery.Property(d => d.LeaseOwner).HasMaxLength(ModelLimits.Name);
+            json.Apply(delivery.Property(d => d.PayloadJson).HasColumnName("payload"));
+            delivery.HasIndex(d => new { d.Status, d.NextAttemptAt });
+            delivery.HasIndex(d => d.TaskId);
+            delivery.HasOne<TaskItem>().WithMany().HasForeignKey(d => d.TaskId).OnDelete(DeleteBehavior.Cascade);
         });
 
         model.Entity<TaskTemplate>(template =>

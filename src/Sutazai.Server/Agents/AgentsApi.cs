@@ -1,43 +1,217 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Sutazai.Core.Agents;
 using Sutazai.Core.Identity;
 using Sutazai.Persistence;
 using Sutazai.Server.Api;
+using Sutazai.Server.Audit;
 using Sutazai.Server.Errors;
 using Sutazai.Server.Identity;
 
 namespace Sutazai.Server.Agents;
 
-public static class AgentsApi
+/// <summary>The agent registry: the built-in agents and external agents registered at run time.</summary>
+public static partial class AgentsApi
 {
     public static RouteGroupBuilder MapAgentsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/agents").WithTags("Agents");
         api.MapGet("/", ListAsync).RequirePermission(Permissions.AgentView).WithSummary("List agents, built-in first, then by name");
-        api.MapGet("/{name}", GetAsync).RequirePermission(Permissions.AgentView).WithSummary("Get one agent by name");
+        api.MapGet("/{name}", GetAsync).RequirePermission(Permissions.AgentView).WithSummary("Get one agent by name, with its actions, health and load");
+        api.MapPost("/", CreateAsync).RequirePermission(Permissions.AgentCreate).Audited("agent.create", "agent")
+            .WithSummary("Register an external agent: a service answering POST {endpoint}/process and GET {endpoint}/health");
+        api.MapPatch("/{name}", UpdateAsync).RequirePermission(Permissions.AgentUpdate).Audited("agent.update", "agent")
+            .WithSummary("Change an agent's description, endpoint, capabilities, actions, concurrency or active state");
+        api.MapDelete("/{name}", DeleteAsync).RequirePermission(Permissions.AgentDelete).Audited("agent.delete", "agent")
+            .WithSummary("Remove an external agent (built-in agents can only be deactivated)");
+        api.MapGet("/{name}/health", HealthAsync).RequirePermission(Permissions.AgentView)
+            .WithSummary("The agent's health checks over time, newest first");
         return api;
     }
 
-    private static async Task<Ok<Page<AgentView>>> ListAsync([AsParameters] PageQuery page, SutazaiDbContext db, CancellationToken cancellationToken)
+    private static async Task<Ok<Page<AgentView>>> ListAsync([AsParameters] PageQuery page, SutazaiDbContext db, AgentDirectory directory, CancellationToken cancellationToken)
     {
         var query = db.Agents.AsNoTracking();
         var total = await query.CountAsync(cancellationToken);
-        var agents = await query
-            .OrderBy(a => a.Kind).ThenBy(a => a.Name)
-            .Skip(page.Offset).Take(page.Limit)
-            .ToListAsync(cancellationToken);
-        return TypedResults.Ok(new Page<AgentView>([.. agents.Select(AgentView.From)], total, page.Limit, page.Offset));
+        var agents = await query.OrderBy(a => a.Kind).ThenBy(a => a.Name).Skip(page.Offset).Take(page.Limit).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new Page<AgentView>([.. agents.Select(a => AgentView.From(a, directory.Find(a.Id)))], total, page.Limit, page.Offset));
     }
 
-    private static async Task<Results<Ok<AgentView>, ProblemHttpResult>> GetAsync(string name, SutazaiDbContext db, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<AgentView>, ProblemHttpResult>> GetAsync(string name, SutazaiDbContext db, AgentDirectory directory, CancellationToken cancellationToken)
     {
         var agent = await db.Agents.AsNoTracking().SingleOrDefaultAsync(a => a.Name == name, cancellationToken);
-        return agent is null
-            ? Problems.NotFound($"No agent is named '{name}'.")
-            : TypedResults.Ok(AgentView.From(agent));
+        return agent is null ? Missing(name) : TypedResults.Ok(AgentView.From(agent, directory.Find(agent.Id)));
     }
+
+    private static async Task<Results<Created<AgentView>, ValidationProblem, ProblemHttpResult>> CreateAsync(
+        CreateAgentRequest request, SutazaiDbContext db, AgentDirectory directory, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var name = request.Name.Trim();
+        if (!AgentName().IsMatch(name))
+        {
+            errors["name"] = ["Use 3 to 64 characters of a-z, 0-9 and '-', starting with a letter."];
+        }
+
+        if (!string.Equals(request.Kind, "http", StringComparison.OrdinalIgnoreCase))
+        {
+            errors["kind"] = [string.Equals(request.Kind, "llm", StringComparison.OrdinalIgnoreCase)
+                ? "LLM agents are declared once the LLM gateway exists; it is not part of this build yet."
+                : "Only 'http' agents can be registered; built-in agents come with the platform."];
+        }
+
+        Validate(errors, request.Endpoint, request.Capabilities, request.Actions, request.MaxConcurrency);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, type: ProblemTypes.Validation);
+        }
+
+        if (await db.Agents.AnyAsync(a => a.Name == name, cancellationToken))
+        {
+            return Problems.Conflict($"An agent named '{name}' already exists.");
+        }
+
+        var now = time.GetUtcNow();
+        var agent = new Agent
+        {
+            Name = name,
+            Kind = AgentKind.Http,
+            Description = request.Description ?? "",
+            Endpoint = request.Endpoint,
+            Capabilities = Clean(request.Capabilities),
+            Actions = Clean(request.Actions),
+            MaxConcurrency = request.MaxConcurrency ?? 4,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        db.Agents.Add(agent);
+        await db.SaveChangesAsync(cancellationToken);
+        await directory.RefreshAsync(cancellationToken);
+        return TypedResults.Created($"/api/v1/agents/{agent.Name}", AgentView.From(agent, directory.Find(agent.Id)));
+    }
+
+    private static async Task<Results<Ok<AgentView>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
+        string name, UpdateAgentRequest request, SutazaiDbContext db, AgentDirectory directory, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var agent = await db.Agents.SingleOrDefaultAsync(a => a.Name == name, cancellationToken);
+        if (agent is null)
+        {
+            return Missing(name);
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        Validate(errors, request.Endpoint, request.Capabilities, request.Actions, request.MaxConcurrency, creating: false);
+        if (agent.Kind == AgentKind.BuiltIn && (request.Endpoint is not null || request.Capabilities is not null || request.Actions is not null))
+        {
+            errors["agent"] = ["A built-in agent's endpoint, capabilities and actions come with the platform; change its description, concurrency or active state."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, type: ProblemTypes.Validation);
+        }
+
+        agent.Description = request.Description ?? agent.Description;
+        agent.Endpoint = request.Endpoint ?? agent.Endpoint;
+        agent.Capabilities = request.Capabilities is null ? agent.Capabilities : Clean(request.Capabilities);
+        agent.Actions = request.Actions is null ? agent.Actions : Clean(request.Actions);
+        agent.MaxConcurrency = request.MaxConcurrency ?? agent.MaxConcurrency;
+        agent.IsActive = request.IsActive ?? agent.IsActive;
+        agent.UpdatedAt = time.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken);
+        await directory.RefreshAsync(cancellationToken);
+        return TypedResults.Ok(AgentView.From(agent, directory.Find(agent.Id)));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string name, SutazaiDbContext db, AgentDirectory directory, CancellationToken cancellationToken)
+    {
+        var agent = await db.Agents.SingleOrDefaultAsync(a => a.Name == name, cancellationToken);
+        if (agent is null)
+        {
+            return Missing(name);
+        }
+
+        if (agent.Kind == AgentKind.BuiltIn)
+        {
+            return Problems.Conflict($"'{name}' is built in; deactivate it (PATCH is_active=false) instead of deleting it.");
+        }
+
+        db.Agents.Remove(agent);
+        await db.SaveChangesAsync(cancellationToken);
+        await directory.RefreshAsync(cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<Page<AgentHealthView>>, ProblemHttpResult>> HealthAsync(
+        string name, [AsParameters] PageQuery page, SutazaiDbContext db, CancellationToken cancellationToken)
+    {
+        var agentId = await db.Agents.Where(a => a.Name == name).Select(a => (Guid?)a.Id).SingleOrDefaultAsync(cancellationToken);
+        if (agentId is null)
+        {
+            return Missing(name);
+        }
+
+        var query = db.AgentHealth.AsNoTracking().Where(h => h.AgentId == agentId);
+        var total = await query.CountAsync(cancellationToken);
+        var samples = await query.OrderByDescending(h => h.RecordedAt).ThenByDescending(h => h.Id).Skip(page.Offset).Take(page.Limit).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new Page<AgentHealthView>([.. samples.Select(AgentHealthView.From)], total, page.Limit, page.Offset));
+    }
+
+    private static void Validate(Dictionary<string, string[]> errors, string? endpoint, IReadOnlyList<string>? capabilities, IReadOnlyList<string>? actions, int? maxConcurrency, bool creating = true)
+    {
+        if ((creating || endpoint is not null)
+            && (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || endpoint!.Length > 500))
+        {
+            errors["endpoint"] = ["Use the agent's absolute http or https base address, for example http://10.0.0.5:8080."];
+        }
+
+        if ((capabilities is not null && (capabilities.Count > 50 || capabilities.Any(c => !Capability().IsMatch(c.Trim()))))
+            || (creating && capabilities is not { Count: > 0 }))
+        {
+            errors["capabilities"] = ["Give 1 to 50 capabilities of a-z, 0-9, '-' and '_' (for example 'web-scraping')."];
+        }
+
+        if (actions is not null && (actions.Count > 100 || actions.Any(a => !Capability().IsMatch(a.Trim()))))
+        {
+            errors["actions"] = ["Give at most 100 action names of a-z, 0-9, '-' and '_'; none means the agent takes any action."];
+        }
+
+        if (maxConcurrency is < 1 or > 1000)
+        {
+            errors["max_concurrency"] = ["Use 1 to 1000."];
+        }
+    }
+
+    private static List<string> Clean(IReadOnlyList<string>? values) => values is null ? [] : [.. values.Select(v => v.Trim()).Distinct(StringComparer.Ordinal)];
+
+    private static ProblemHttpResult Missing(string name) => Problems.NotFound($"No agent is named '{name}'.");
+
+    [GeneratedRegex("^[a-z][a-z0-9-]{2,63}$")]
+    private static partial Regex AgentName();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,99}$")]
+    private static partial Regex Capability();
 }
+
+public sealed record CreateAgentRequest(
+    [property: Required, StringLength(64)] string Name,
+    [property: Required, StringLength(16)] string Kind,
+    [property: StringLength(2000)] string? Description,
+    [property: StringLength(500)] string? Endpoint,
+    IReadOnlyList<string>? Capabilities,
+    IReadOnlyList<string>? Actions = null,
+    int? MaxConcurrency = null);
+
+/// <summary>Only the fields present change.</summary>
+public sealed record UpdateAgentRequest(
+    [property: StringLength(2000)] string? Description = null,
+    [property: StringLength(500)] string? Endpoint = null,
+    IReadOnlyList<string>? Capabilities = null,
+    IReadOnlyList<string>? Actions = null,
+    int? MaxConcurrency = null,
+    bool? IsActive = null);
 
 public sealed record AgentView(
     Guid Id,
@@ -48,11 +222,32 @@ public sealed record AgentView(
     int? Port,
     bool IsActive,
     IReadOnlyList<string> Capabilities,
+    IReadOnlyList<AgentActionView> Actions,
     int MaxConcurrency,
+    int InFlight,
+    AgentHealthStatus Health,
+    string? HealthDetail,
+    DateTimeOffset? LastHeartbeatAt,
+    double? LatencyMs,
+    long SuccessCount,
+    long ErrorCount,
+    string? Unavailable,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
-    public static AgentView From(Agent agent) => new(
-        agent.Id, agent.Name, agent.Kind, agent.Description, agent.Endpoint, agent.Port, agent.IsActive,
-        agent.Capabilities, agent.MaxConcurrency, agent.CreatedAt, agent.UpdatedAt);
+    public static AgentView From(Agent agent, AgentEntry? entry) => new(
+        agent.Id, agent.Name, agent.Kind, agent.Description, agent.Endpoint, agent.Port, agent.IsActive, agent.Capabilities,
+        [.. (entry?.Implementation?.Actions ?? agent.Actions.Select(a => new AgentAction(a, "declared by the external agent")).ToList())
+            .Select(a => new AgentActionView(a.Name, a.Description, a.RequiredPermission))],
+        agent.MaxConcurrency, entry?.InFlight ?? 0, entry?.Health ?? agent.HealthStatus, entry?.HealthDetail ?? agent.HealthDetail,
+        agent.LastHeartbeatAt, entry?.LatencyMs ?? agent.LastLatencyMs, agent.SuccessCount, agent.ErrorCount, entry?.UnavailableReason, agent.CreatedAt, agent.UpdatedAt);
+}
+
+public sealed record AgentActionView(string Name, string Description, string? RequiredPermission);
+
+public sealed record AgentHealthView(string Status, DateTimeOffset RecordedAt, double? LatencyMs, long SuccessCount, long ErrorCount, string? Detail)
+{
+    public static AgentHealthView From(AgentHealthSample sample) => new(
+        sample.Status, sample.RecordedAt, sample.ResponseTimeMs, sample.SuccessCount, sample.ErrorCount,
+        sample.MetadataJson is null ? null : System.Text.Json.JsonDocument.Parse(sample.MetadataJson).RootElement.TryGetProperty("detail", out var d) ? d.GetString() : null);
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Sutazai.Core;
 using Sutazai.Persistence;
 using Sutazai.Server.Hosting;
 using Sutazai.Server.RateLimiting;

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using Sutazai.Core;
 using Sutazai.Server.Errors;
 
 namespace Sutazai.Server.Hosting;

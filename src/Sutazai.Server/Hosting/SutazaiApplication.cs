@@ -1,14 +1,15 @@
 using System.Net;
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.Extensions.DependencyInjection.Extensions;
+using System.Text.Json;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
-using Serilog;
 using Serilog.Formatting.Compact;
-using Sutazai.Core;
+using Serilog;
 using Sutazai.Core.Limits;
+using Sutazai.Agents;
+using Sutazai.Core;
 using Sutazai.Persistence;
 using Sutazai.Server.Agents;
 using Sutazai.Server.Audit;
@@ -16,6 +17,7 @@ using Sutazai.Server.Errors;
 using Sutazai.Server.Health;
 using Sutazai.Server.Identity;
 using Sutazai.Server.RateLimiting;
+using Sutazai.Server.Tasks;
 
 namespace Sutazai.Server.Hosting;
 
@@ -36,6 +38,11 @@ public static partial class SutazaiApplication
 
         services.AddSutazaiCore();
         services.AddSutazaiPersistence();
+        services.AddSutazaiTasks();
+        services.AddSutazaiAgents();
+        services.AddHttpClient(WebhookSender.ClientName);
+        services.AddSingleton<WebhookSender>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookSender>());
         services.AddValidatedOptions<ServerOptions, ServerOptionsValidator>(ServerOptions.Section);
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ServerOptions>>((kestrel, server) => ConfigureKestrel(kestrel, server.Value));
         services.AddOptions<HostOptions>().Configure<IOptions<ServerOptions>>((host, server) =>
@@ -57,7 +64,6 @@ public static partial class SutazaiApplication
         }).AddSutazaiSecurity());
         services.AddSutazaiHealthChecks();
 
-        services.AddSingleton<StartupState>();
         services.AddSingleton<NodeInfo>();
         services.AddSutazaiIdentity();
         services.AddValidatedOptions<RateLimitOptions, RateLimitOptionsValidator>(RateLimitOptions.Section);
@@ -111,6 +117,7 @@ public static partial class SutazaiApplication
         app.MapApiKeysApi();
         app.MapAuditApi();
         app.MapAgentsApi();
+        app.MapTasksApi();
         return app;
     }
 

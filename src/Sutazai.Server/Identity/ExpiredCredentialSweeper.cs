@@ -1,6 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Sutazai.Core;
 using Sutazai.Persistence;
-using Sutazai.Server.Hosting;
 
 namespace Sutazai.Server.Identity;
 
@@ -28,7 +28,7 @@ public sealed partial class ExpiredCredentialSweeper(
         {
             try
             {
-                var swept = await SweepAsync(stoppingToken);
+                var swept = await SweepAsync(time.GetUtcNow(), stoppingToken);
                 LogSwept(swept);
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -39,9 +39,9 @@ public sealed partial class ExpiredCredentialSweeper(
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    public async Task<int> SweepAsync(CancellationToken cancellationToken)
+    /// <param name="now">The moment to judge expiry by.</param>
+    public async Task<int> SweepAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var swept = await db.ConsumedRefreshTokens.Where(t => t.ExpiresAt < now).ExecuteDeleteAsync(cancellationToken);
         swept += await db.RevokedAccessTokens.Where(t => t.ExpiresAt < now).ExecuteDeleteAsync(cancellationToken);

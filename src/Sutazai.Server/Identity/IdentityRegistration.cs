@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Sutazai.Core;
 using Sutazai.Core.Identity;
+using Sutazai.Core.Security;
 
 namespace Sutazai.Server.Identity;
 
@@ -24,6 +25,7 @@ public static class IdentityRegistration
         services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         services.AddSingleton<DecoyPassword>();
         services.AddSingleton<SecretProtector>();
+        services.AddSingleton<ISecretProtector>(sp => sp.GetRequiredService<SecretProtector>());
         services.AddSingleton<SigningKeyRing>();
         services.AddSingleton<AuthStateStore>();
         services.AddSingleton<TokenService>();

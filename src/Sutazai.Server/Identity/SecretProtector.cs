@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using Sutazai.Core;
+using Sutazai.Core.Security;
 
 namespace Sutazai.Server.Identity;
 
@@ -8,7 +9,7 @@ namespace Sutazai.Server.Identity;
 /// Encrypts secrets that must be stored and read back (token signing keys, TOTP secrets) with AES-256-GCM
 /// under the installation's master key, which never enters the database.
 /// </summary>
-public sealed partial class SecretProtector
+public sealed partial class SecretProtector : ISecretProtector
 {
     private const int KeySize = 32;
     private const int NonceSize = 12;

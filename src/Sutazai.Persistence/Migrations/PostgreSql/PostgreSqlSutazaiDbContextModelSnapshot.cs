@@ -30,6 +30,11 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.PrimitiveCollection<List<string>>("Actions")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("actions");
+
                     b.PrimitiveCollection<List<string>>("Capabilities")
                         .IsRequired()
                         .HasColumnType("text[]")
@@ -53,6 +58,21 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                         .HasColumnType("character varying(500)")
                         .HasColumnName("endpoint");
 
+                    b.Property<long>("ErrorCount")
+                        .HasColumnType("bigint")
+                        .HasColumnName("error_count");
+
+                    b.Property<string>("HealthDetail")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("health_detail");
+
+                    b.Property<string>("HealthStatus")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("health_status");
+
                     b.Property<bool>("IsActive")
                         .HasColumnType("boolean")
                         .HasColumnName("is_active");
@@ -62,6 +82,14 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)")
                         .HasColumnName("kind");
+
+                    b.Property<DateTimeOffset?>("LastHeartbeatAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_heartbeat_at");
+
+                    b.Property<double?>("LastLatencyMs")
+                        .HasColumnType("double precision")
+                        .HasColumnName("last_latency_ms");
 
                     b.Property<int>("MaxConcurrency")
                         .HasColumnType("integer")
@@ -76,6 +104,10 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                     b.Property<int?>("Port")
                         .HasColumnType("integer")
                         .HasColumnName("port");
+
+                    b.Property<long>("SuccessCount")
+                        .HasColumnType("bigint")
+                        .HasColumnName("success_count");
 
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone")
@@ -1291,6 +1323,10 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                         .HasColumnType("integer")
                         .HasColumnName("attempt");
 
+                    b.Property<bool>("CancelRequested")
+                        .HasColumnType("boolean")
+                        .HasColumnName("cancel_requested");
+
                     b.Property<DateTimeOffset?>("CompletedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("completed_at");
@@ -1307,6 +1343,10 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                         .IsRequired()
                         .HasColumnType("text")
                         .HasColumnName("description");
+
+                    b.Property<long>("DispatchScore")
+                        .HasColumnType("bigint")
+                        .HasColumnName("dispatch_score");
 
                     b.Property<string>("ErrorMessage")
                         .HasColumnType("text")
@@ -1365,6 +1405,15 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                         .HasColumnType("character varying(32)")
                         .HasColumnName("status");
 
+                    b.PrimitiveCollection<List<string>>("SubmitterPermissions")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("submitter_permissions");
+
+                    b.Property<int?>("TimeoutSeconds")
+                        .HasColumnType("integer")
+                        .HasColumnName("timeout_seconds");
+
                     b.Property<string>("Title")
                         .IsRequired()
                         .HasMaxLength(500)
@@ -1381,11 +1430,24 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                         .HasColumnType("uuid")
                         .HasColumnName("user_id");
 
+                    b.Property<string>("WebhookSecretProtected")
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("webhook_secret_protected");
+
+                    b.Property<string>("WebhookUrl")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("webhook_url");
+
                     b.HasKey("Id")
                         .HasName("pk_tasks");
 
                     b.HasIndex("AgentId", "Status")
                         .HasDatabaseName("ix_tasks_agent_id_status");
+
+                    b.HasIndex("Status", "DispatchScore")
+                        .HasDatabaseName("ix_tasks_status_dispatch_score");
 
                     b.HasIndex("Status", "LeaseExpiresAt")
                         .HasDatabaseName("ix_tasks_status_lease_expires_at");
@@ -1396,9 +1458,6 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                     b.HasIndex("UserId", "IdempotencyKey")
                         .IsUnique()
                         .HasDatabaseName("ix_tasks_user_id_idempotency_key");
-
-                    b.HasIndex("Status", "Priority", "CreatedAt")
-                        .HasDatabaseName("ix_tasks_status_priority_created_at");
 
                     b.ToTable("tasks", (string)null);
                 });
@@ -1457,6 +1516,85 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                         .HasDatabaseName("ix_task_templates_name");
 
                     b.ToTable("task_templates", (string)null);
+                });
+
+            modelBuilder.Entity("Sutazai.Core.Tasks.WebhookDelivery", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("DeliveredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("delivered_at");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("event");
+
+                    b.Property<string>("LastError")
+                        .HasColumnType("text")
+                        .HasColumnName("last_error");
+
+                    b.Property<int?>("LastStatusCode")
+                        .HasColumnType("integer")
+                        .HasColumnName("last_status_code");
+
+                    b.Property<DateTimeOffset?>("LeaseExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_expires_at");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("lease_owner");
+
+                    b.Property<DateTimeOffset>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_at");
+
+                    b.Property<string>("PayloadJson")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("payload");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("status");
+
+                    b.Property<Guid>("TaskId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("task_id");
+
+                    b.Property<string>("Url")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("url");
+
+                    b.HasKey("Id")
+                        .HasName("pk_webhook_deliveries");
+
+                    b.HasIndex("TaskId")
+                        .HasDatabaseName("ix_webhook_deliveries_task_id");
+
+                    b.HasIndex("Status", "NextAttemptAt")
+                        .HasDatabaseName("ix_webhook_deliveries_status_next_attempt_at");
+
+                    b.ToTable("webhook_deliveries", (string)null);
                 });
 
             modelBuilder.Entity("Sutazai.Core.Agents.AgentHealthSample", b =>
@@ -1585,6 +1723,16 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                         .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_tasks_users_user_id");
+                });
+
+            modelBuilder.Entity("Sutazai.Core.Tasks.WebhookDelivery", b =>
+                {
+                    b.HasOne("Sutazai.Core.Tasks.TaskItem", null)
+                        .WithMany()
+                        .HasForeignKey("TaskId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_webhook_deliveries_tasks_task_id");
                 });
 
             modelBuilder.Entity("Sutazai.Core.Identity.User", b =>

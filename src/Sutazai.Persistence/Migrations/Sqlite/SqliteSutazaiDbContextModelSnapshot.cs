@@ -24,6 +24,11 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("id");
 
+                    b.PrimitiveCollection<string>("Actions")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("actions");
+
                     b.PrimitiveCollection<string>("Capabilities")
                         .IsRequired()
                         .HasColumnType("TEXT")
@@ -47,6 +52,21 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("endpoint");
 
+                    b.Property<long>("ErrorCount")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("error_count");
+
+                    b.Property<string>("HealthDetail")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("health_detail");
+
+                    b.Property<string>("HealthStatus")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("health_status");
+
                     b.Property<bool>("IsActive")
                         .HasColumnType("INTEGER")
                         .HasColumnName("is_active");
@@ -56,6 +76,14 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .HasMaxLength(32)
                         .HasColumnType("TEXT")
                         .HasColumnName("kind");
+
+                    b.Property<long?>("LastHeartbeatAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_heartbeat_at");
+
+                    b.Property<double?>("LastLatencyMs")
+                        .HasColumnType("REAL")
+                        .HasColumnName("last_latency_ms");
 
                     b.Property<int>("MaxConcurrency")
                         .HasColumnType("INTEGER")
@@ -70,6 +98,10 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                     b.Property<int?>("Port")
                         .HasColumnType("INTEGER")
                         .HasColumnName("port");
+
+                    b.Property<long>("SuccessCount")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("success_count");
 
                     b.Property<long>("UpdatedAt")
                         .HasColumnType("INTEGER")
@@ -1275,6 +1307,10 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .HasColumnType("INTEGER")
                         .HasColumnName("attempt");
 
+                    b.Property<bool>("CancelRequested")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("cancel_requested");
+
                     b.Property<long?>("CompletedAt")
                         .HasColumnType("INTEGER")
                         .HasColumnName("completed_at");
@@ -1291,6 +1327,10 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT")
                         .HasColumnName("description");
+
+                    b.Property<long>("DispatchScore")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("dispatch_score");
 
                     b.Property<string>("ErrorMessage")
                         .HasColumnType("TEXT")
@@ -1349,6 +1389,15 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("status");
 
+                    b.PrimitiveCollection<string>("SubmitterPermissions")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("submitter_permissions");
+
+                    b.Property<int?>("TimeoutSeconds")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("timeout_seconds");
+
                     b.Property<string>("Title")
                         .IsRequired()
                         .HasMaxLength(500)
@@ -1365,11 +1414,24 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("user_id");
 
+                    b.Property<string>("WebhookSecretProtected")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("webhook_secret_protected");
+
+                    b.Property<string>("WebhookUrl")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("webhook_url");
+
                     b.HasKey("Id")
                         .HasName("pk_tasks");
 
                     b.HasIndex("AgentId", "Status")
                         .HasDatabaseName("ix_tasks_agent_id_status");
+
+                    b.HasIndex("Status", "DispatchScore")
+                        .HasDatabaseName("ix_tasks_status_dispatch_score");
 
                     b.HasIndex("Status", "LeaseExpiresAt")
                         .HasDatabaseName("ix_tasks_status_lease_expires_at");
@@ -1380,9 +1442,6 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                     b.HasIndex("UserId", "IdempotencyKey")
                         .IsUnique()
                         .HasDatabaseName("ix_tasks_user_id_idempotency_key");
-
-                    b.HasIndex("Status", "Priority", "CreatedAt")
-                        .HasDatabaseName("ix_tasks_status_priority_created_at");
 
                     b.ToTable("tasks", (string)null);
                 });
@@ -1441,6 +1500,85 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .HasDatabaseName("ix_task_templates_name");
 
                     b.ToTable("task_templates", (string)null);
+                });
+
+            modelBuilder.Entity("Sutazai.Core.Tasks.WebhookDelivery", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("attempts");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<long?>("DeliveredAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("delivered_at");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("event");
+
+                    b.Property<string>("LastError")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_error");
+
+                    b.Property<int?>("LastStatusCode")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("last_status_code");
+
+                    b.Property<long?>("LeaseExpiresAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("lease_expires_at");
+
+                    b.Property<string>("LeaseOwner")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_owner");
+
+                    b.Property<long>("NextAttemptAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("next_attempt_at");
+
+                    b.Property<string>("PayloadJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("payload");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<Guid>("TaskId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("task_id");
+
+                    b.Property<string>("Url")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("url");
+
+                    b.HasKey("Id")
+                        .HasName("pk_webhook_deliveries");
+
+                    b.HasIndex("TaskId")
+                        .HasDatabaseName("ix_webhook_deliveries_task_id");
+
+                    b.HasIndex("Status", "NextAttemptAt")
+                        .HasDatabaseName("ix_webhook_deliveries_status_next_attempt_at");
+
+                    b.ToTable("webhook_deliveries", (string)null);
                 });
 
             modelBuilder.Entity("Sutazai.Core.Agents.AgentHealthSample", b =>
@@ -1569,6 +1707,16 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_tasks_users_user_id");
+                });
+
+            modelBuilder.Entity("Sutazai.Core.Tasks.WebhookDelivery", b =>
+                {
+                    b.HasOne("Sutazai.Core.Tasks.TaskItem", null)
+                        .WithMany()
+                        .HasForeignKey("TaskId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_webhook_deliveries_tasks_task_id");
                 });
 
             modelBuilder.Entity("Sutazai.Core.Identity.User", b =>

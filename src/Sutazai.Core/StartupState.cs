@@ -1,6 +1,6 @@
-namespace Sutazai.Server.Hosting;
+namespace Sutazai.Core;
 
-/// <summary>Whether this node has finished preparing the store and may take work.</summary>
+/// <summary>Whether this node has finished preparing the store and may take work; engines wait for it.</summary>
 public sealed class StartupState
 {
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);

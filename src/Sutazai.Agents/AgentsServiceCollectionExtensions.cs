@@ -1,0 +1,21 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sutazai.Agents.BuiltIn;
+using Sutazai.Agents.Http;
+using Sutazai.Core.Agents;
+
+namespace Sutazai.Agents;
+
+public static class AgentsServiceCollectionExtensions
+{
+    /// <summary>The seven built-in agents and the client for external HTTP agents.</summary>
+    public static IServiceCollection AddSutazaiAgents(this IServiceCollection services)
+    {
+        // Task timeouts govern how long a call may take; the client itself never gives up first.
+        services.AddHttpClient(HttpAgentFactory.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
+        services.TryAddSingleton<IHttpAgentFactory, HttpAgentFactory>();
+        services.AddSingleton<IAgent, OllamaIntegrationSpecialist>();
+        services.AddSingleton<IAgent, AiMetricsExporter>();
+        return services;
+    }
+}

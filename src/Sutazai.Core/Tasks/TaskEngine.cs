@@ -1,0 +1,457 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sutazai.Core.Agents;
+
+namespace Sutazai.Core.Tasks;
+
+/// <summary>
+/// Runs tasks on this node. The dispatcher takes due tasks from the store in dispatch order, routes each to the
+/// best agent with a free slot, and claims it with a lease; a worker then runs the agent under the task's timeout,
+/// deadline and cancellation, and records the outcome (with retries and backoff). A maintenance loop renews this
+/// node's leases, stops tasks someone cancelled elsewhere, requeues tasks of nodes that died and times out
+/// queued tasks past their deadline. Nothing lives only here: a node can die at any moment.
+/// </summary>
+public sealed partial class TaskEngine : BackgroundService
+{
+    private static readonly JsonElement EmptyInput = JsonDocument.Parse("{}").RootElement.Clone();
+
+    private readonly ITaskStore _store;
+    private readonly AgentDirectory _agents;
+    private readonly TaskEventHub _events;
+    private readonly StartupState _startup;
+    private readonly TimeProvider _time;
+    private readonly ILogger<TaskEngine> _logger;
+    private readonly TaskOptions _options;
+    private readonly string _node;
+    private readonly ConcurrentDictionary<Guid, RunningTask> _running = new();
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Random _jitter = new();
+
+    public TaskEngine(
+        ITaskStore store,
+        AgentDirectory agents,
+        TaskEventHub events,
+        StartupState startup,
+        IOptions<TaskOptions> options,
+        IOptions<PlatformOptions> platform,
+        TimeProvider time,
+        ILogger<TaskEngine> logger)
+    {
+        _store = store;
+        _agents = agents;
+        _events = events;
+        _startup = startup;
+        _time = time;
+        _logger = logger;
+        _options = options.Value;
+        _node = platform.Value.ResolvedNodeName;
+        _agents.Changed += Wake;
+    }
+
+    public string Node => _node;
+
+    /// <summary>Tasks running on this node now.</summary>
+    public int RunningCount => _running.Count;
+
+    /// <summary>Tells the dispatcher there may be new work, instead of letting it wait for its next poll.</summary>
+    public void Wake() => _wake.Writer.TryWrite(true);
+
+    /// <summary>Stops a task running on this node now; false when it is not running here.</summary>
+    public bool CancelLocal(Guid taskId, string reason)
+    {
+        if (!_running.TryGetValue(taskId, out var running))
+        {
+            return false;
+        }
+
+        running.Cancel(reason);
+        return true;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_options.DispatcherEnabled)
+        {
+            return;
+        }
+
+        await _startup.WhenReady.WaitAsync(stoppingToken);
+        await _agents.RefreshAsync(stoppingToken);
+        var maintenance = MaintainAsync(stoppingToken);
+        var health = WatchHealthAsync(stoppingToken);
+        try
+        {
+            await DispatchLoopAsync(stoppingToken);
+        }
+        finally
+        {
+            // In-flight work sees the stopping token, records itself as queued again and lets go of its lease.
+            await Task.WhenAll(_running.Values.Select(r => r.Completion));
+            await Task.WhenAll(maintenance, health).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    private async Task DispatchLoopAsync(CancellationToken stoppingToken)
+    {
+        // One ticker for the whole loop: a tick that comes while a round is under way is kept, not lost.
+        using var ticker = new PeriodicTimer(TimeSpan.FromMilliseconds(_options.PollMilliseconds), _time);
+        var tick = ticker.WaitForNextTickAsync(stoppingToken).AsTask();
+        var wake = _wake.Reader.WaitToReadAsync(stoppingToken).AsTask();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var free = _options.Workers - _running.Count;
+            var round = new DispatchRound(0, 0);
+            if (free > 0)
+            {
+                try
+                {
+                    round = await DispatchOnceAsync(free, stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogDispatchFailed(e);
+                }
+            }
+
+            // Go again at once while there may be more: every slot filled, or tasks nobody can take were set aside
+            // and routable ones may be waiting behind them.
+            if ((round.Assigned > 0 && round.Assigned == free) || (round.Deferred > 0 && round.Assigned < free))
+            {
+                continue;
+            }
+
+            // Otherwise wait to be woken (new work, a free slot, an agent change) or for the next poll, which finds
+            // retries and set-aside tasks coming due.
+            try
+            {
+                var woken = await Task.WhenAny(tick, wake);
+                await woken;
+                if (woken == tick)
+                {
+                    tick = ticker.WaitForNextTickAsync(stoppingToken).AsTask();
+                }
+                else
+                {
+                    _wake.Reader.TryRead(out _);
+                    wake = _wake.Reader.WaitToReadAsync(stoppingToken).AsTask();
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<DispatchRound> DispatchOnceAsync(int free, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var candidates = await _store.PeekDispatchableAsync(now, free * 4, cancellationToken);
+        var assignments = new List<(TaskAssignment Assignment, AgentEntry Agent)>();
+        var deferrals = new List<TaskDeferral>();
+        foreach (var task in candidates)
+        {
+            if (assignments.Count >= free)
+            {
+                break;
+            }
+
+            var decision = TaskRouter.Route(task, _agents.Entries);
+            if (decision.Agent is { } agent && agent.TryAcquire())
+            {
+                assignments.Add((new TaskAssignment(task.Id, agent.Definition.Id, decision.Reason), agent));
+            }
+            else if (!decision.Busy && decision.Agent is null)
+            {
+                deferrals.Add(new TaskDeferral(task.Id, decision.Reason, now + DeferDelay(task, now)));
+            }
+        }
+
+        await _store.DeferAsync(deferrals, cancellationToken);
+        foreach (var task in candidates.Where(t => deferrals.Any(d => d.TaskId == t.Id)))
+        {
+            var reason = deferrals.First(d => d.TaskId == task.Id).Reason;
+            if (reason != task.RoutingReason)
+            {
+                // Subscribers hear why a task waits only when the reason changes, not at every look.
+                _events.Publish(new TaskChange(task.Id, task.UserId, TaskState.Queued, reason, now, null, task.Attempt));
+                LogUnroutable(task.Id, reason);
+            }
+        }
+
+        if (assignments.Count == 0)
+        {
+            return new DispatchRound(0, deferrals.Count);
+        }
+
+        var leaseUntil = now.AddSeconds(_options.LeaseSeconds);
+        var won = await _store.AssignAsync([.. assignments.Select(a => a.Assignment)], _node, now, leaseUntil, cancellationToken);
+        var wonIds = won.ToDictionary(t => t.Id);
+        foreach (var (assignment, agent) in assignments)
+        {
+            if (!wonIds.TryGetValue(assignment.TaskId, out var task))
+            {
+                agent.Release();
+                continue;
+            }
+
+            _events.Publish(new TaskChange(task.Id, task.UserId, TaskState.Assigned, assignment.Reason, now, agent.Definition.Name, task.Attempt));
+            var running = new RunningTask();
+            _running[task.Id] = running;
+            running.Completion = Task.Run(() => RunAsync(task, agent, running, cancellationToken), CancellationToken.None);
+        }
+
+        return new DispatchRound(won.Count, deferrals.Count);
+    }
+
+    /// <summary>
+    /// How long a task nobody can take is set aside: briefly at first, then a tenth of how long it has waited, at
+    /// most five minutes, so a large backlog of such tasks costs little to carry.
+    /// </summary>
+    private TimeSpan DeferDelay(TaskItem task, DateTimeOffset now)
+    {
+        var minimum = TimeSpan.FromSeconds(_options.UnroutableRetrySeconds);
+        var proportional = (now - task.CreatedAt) / 10;
+        return proportional < minimum ? minimum : proportional > TimeSpan.FromMinutes(5) ? TimeSpan.FromMinutes(5) : proportional;
+    }
+
+    private readonly record struct DispatchRound(int Assigned, int Deferred);
+
+    private async Task RunAsync(TaskItem task, AgentEntry agent, RunningTask running, CancellationToken stoppingToken)
+    {
+        try
+        {
+            var started = _time.GetUtcNow();
+            var timeout = TimeSpan.FromSeconds(task.TimeoutSeconds ?? _options.DefaultTimeoutSeconds);
+            if (task.Deadline is { } deadline && deadline - started < timeout)
+            {
+                timeout = deadline - started;
+            }
+
+            // The clock starts before anyone is told the task runs, so nothing can happen "before" its timeout exists.
+            using var timer = new CancellationTokenSource(timeout > TimeSpan.Zero ? timeout : TimeSpan.FromTicks(1), _time);
+            if (!await _store.StartAsync(task.Id, _node, started, CancellationToken.None))
+            {
+                return;
+            }
+
+            _events.Publish(new TaskChange(task.Id, task.UserId, TaskState.Running, $"started on {_node}", started, agent.Definition.Name, task.Attempt));
+            var outcome = await ExecuteAsync(task, agent, running, started, timer, timeout, stoppingToken);
+            task.Status = outcome.NextState;
+            task.ResultJson = outcome.ResultJson;
+            task.ErrorMessage = outcome.Error;
+            task.CompletedAt = outcome.FinishedAt;
+            var webhook = outcome.NextState is TaskState.Queued ? null : TaskWebhooks.For(task, outcome.FinishedAt);
+            if (await _store.FinishAsync(outcome with { Webhook = webhook }, _node, CancellationToken.None))
+            {
+                _events.Publish(new TaskChange(task.Id, task.UserId, outcome.NextState, outcome.Reason, outcome.FinishedAt, agent.Definition.Name, task.Attempt));
+            }
+        }
+        catch (Exception e)
+        {
+            // The store did not take the outcome; the lease will lapse and another attempt will follow.
+            LogRunFailed(e, task.Id);
+        }
+        finally
+        {
+            agent.Release();
+            // Only this attempt's entry: a retry of the same task may already be running under the same id.
+            _running.TryRemove(new KeyValuePair<Guid, RunningTask>(task.Id, running));
+            running.Dispose();
+            Wake();
+        }
+    }
+
+    private async Task<TaskOutcome> ExecuteAsync(
+        TaskItem task, AgentEntry agent, RunningTask running, DateTimeOffset started, CancellationTokenSource timer, TimeSpan timeout, CancellationToken stoppingToken)
+    {
+        var input = task.PayloadJson is null ? EmptyInput : JsonSerializer.Deserialize<JsonElement>(task.PayloadJson);
+        var request = new AgentRequest(
+            task.Id,
+            task.Action ?? "",
+            input,
+            task.IdempotencyKey ?? task.Id.ToString("N"),
+            task.Attempt,
+            task.Deadline,
+            new AgentCaller(task.UserId, null, task.SubmitterPermissions.ToHashSet(StringComparer.Ordinal)));
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, running.Token, timer.Token);
+
+        TaskOutcome Outcome(TaskState state, string reason, string? result = null, string? error = null, DateTimeOffset? retryAt = null) =>
+            new(task.Id, agent.Definition.Id, task.Attempt, state, reason, result, error, task.PayloadJson ?? "{}", started, _time.GetUtcNow(), retryAt, null);
+
+        AgentResult result;
+        try
+        {
+            result = await agent.Implementation!.ExecuteAsync(request, linked.Token);
+        }
+        catch (OperationCanceledException) when (running.IsCancellationRequested)
+        {
+            agent.CountError();
+            return Outcome(TaskState.Cancelled, running.Reason ?? "cancelled", error: running.Reason ?? "cancelled");
+        }
+        catch (OperationCanceledException) when (timer.IsCancellationRequested)
+        {
+            agent.CountError();
+            var why = task.Deadline is { } d && _time.GetUtcNow() >= d ? "the deadline passed while it ran" : $"it ran longer than its timeout of {timeout.TotalSeconds:0.#} s";
+            return Retry(why, TaskState.TimedOut);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return Outcome(TaskState.Queued, $"node {_node} is shutting down; queued again", error: null);
+        }
+        catch (Exception e)
+        {
+            agent.CountError();
+            LogAgentThrew(e, agent.Definition.Name, task.Id);
+            return Retry($"the agent failed: {e.Message}", TaskState.Failed);
+        }
+
+        switch (result)
+        {
+            case AgentResult.Succeeded succeeded:
+                agent.CountSuccess();
+                return Outcome(TaskState.Completed, "the agent finished", result: succeeded.Output.GetRawText());
+            case AgentResult.Failed failed:
+                agent.CountError();
+                return failed.Retryable ? Retry(failed.Error, TaskState.Failed) : Outcome(TaskState.Failed, $"the agent failed: {failed.Error}", error: failed.Error);
+            default:
+                throw new InvalidOperationException($"Unknown agent result {result}.");
+        }
+
+        TaskOutcome Retry(string error, TaskState finalState)
+        {
+            var deadlinePassed = task.Deadline is { } d && _time.GetUtcNow() >= d;
+            if (task.Attempt > task.MaxRetries || deadlinePassed)
+            {
+                var why = task.MaxRetries == 0 ? error : $"{error} (attempt {task.Attempt} of {task.MaxRetries + 1})";
+                return Outcome(finalState, why, error: error);
+            }
+
+            var delay = RetryBackoff.Delay(task.Attempt, TimeSpan.FromSeconds(_options.RetryBaseDelaySeconds), TimeSpan.FromSeconds(_options.RetryMaxDelaySeconds), _jitter);
+            var retryAt = _time.GetUtcNow() + delay;
+            return Outcome(TaskState.Queued, $"{error}; retry {task.Attempt} of {task.MaxRetries} in {delay.TotalSeconds:0.#} s", error: error, retryAt: retryAt);
+        }
+    }
+
+    private async Task MaintainAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, _options.LeaseSeconds / 3.0)), _time);
+        do
+        {
+            try
+            {
+                await MaintainOnceAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogMaintenanceFailed(e);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>One round of lease renewal, remote cancellation, takeover of lapsed tasks and deadline expiry.</summary>
+    public async Task MaintainOnceAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var renewal = await _store.RenewLeasesAsync(_running.Keys.ToList(), _node, now.AddSeconds(_options.LeaseSeconds), cancellationToken);
+        foreach (var id in renewal.CancelRequested)
+        {
+            CancelLocal(id, "cancelled on request");
+        }
+
+        foreach (var id in renewal.Lost)
+        {
+            CancelLocal(id, "this node lost its lease on the task");
+        }
+
+        var requeued = await _store.RequeueLapsedAsync(now, t => TaskWebhooks.For(t, now), cancellationToken);
+        foreach (var id in requeued)
+        {
+            LogRequeued(id);
+        }
+
+        var expired = await _store.ExpireOverdueAsync(now, t => TaskWebhooks.For(t, now), cancellationToken);
+        foreach (var task in expired)
+        {
+            _events.Publish(new TaskChange(task.Id, task.UserId, TaskState.TimedOut, "the deadline passed before an agent could start it", now, null, task.Attempt));
+        }
+
+        if (requeued.Count > 0)
+        {
+            Wake();
+        }
+    }
+
+    private async Task WatchHealthAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(_options.HealthCheckSeconds), _time);
+        do
+        {
+            try
+            {
+                await _agents.RefreshAsync(stoppingToken);
+                await _agents.CheckHealthAsync(TimeSpan.FromSeconds(Math.Min(10, _options.HealthCheckSeconds)), stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogHealthRoundFailed(e);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>A task running here, and how to stop it.</summary>
+    private sealed class RunningTask : IDisposable
+    {
+        private readonly CancellationTokenSource _cancel = new();
+
+        public CancellationToken Token => _cancel.Token;
+
+        public bool IsCancellationRequested => _cancel.IsCancellationRequested;
+
+        public string? Reason { get; private set; }
+
+        public Task Completion { get; set; } = Task.CompletedTask;
+
+        public void Cancel(string reason)
+        {
+            Reason ??= reason;
+            try
+            {
+                _cancel.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // It finished in the meantime.
+            }
+        }
+
+        public void Dispose() => _cancel.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Dispatching failed; trying again at the next poll")]
+    private partial void LogDispatchFailed(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Task {TaskId} stays queued: {Reason}")]
+    private partial void LogUnroutable(Guid taskId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Recording task {TaskId} failed; its lease will lapse and it will run again")]
+    private partial void LogRunFailed(Exception exception, Guid taskId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {Agent} threw while running task {TaskId}")]
+    private partial void LogAgentThrew(Exception exception, string agent, Guid taskId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Task maintenance failed; trying again shortly")]
+    private partial void LogMaintenanceFailed(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} was queued again after its node's lease lapsed")]
+    private partial void LogRequeued(Guid taskId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Checking agent health failed; trying again next round")]
+    private partial void LogHealthRoundFailed(Exception exception);
+}

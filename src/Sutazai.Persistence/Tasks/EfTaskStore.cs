@@ -1,0 +1,346 @@
+using Microsoft.EntityFrameworkCore;
+using Sutazai.Core.Tasks;
+
+namespace Sutazai.Persistence.Tasks;
+
+/// <summary>
+/// The task store on EF Core. Transitions are conditional updates (<c>WHERE status = expected</c>), so when
+/// nodes race for a task exactly one wins, on SQLite and on PostgreSQL alike; each transition and its event
+/// commit together.
+/// </summary>
+public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : ITaskStore
+{
+    private static readonly TaskState[] Terminal = [TaskState.Completed, TaskState.Failed, TaskState.Cancelled, TaskState.TimedOut];
+    private static readonly TaskState[] Held = [TaskState.Assigned, TaskState.Running];
+
+    public async Task<TaskCreation> CreateAsync(TaskItem task, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        if (task.IdempotencyKey is not null && await FindByKeyAsync(db, task, cancellationToken) is { } existing)
+        {
+            return new TaskCreation(existing, false);
+        }
+
+        task.Status = TaskState.Queued;
+        db.Tasks.Add(task);
+        db.TaskEvents.AddRange(
+            new TaskEvent { TaskId = task.Id, FromStatus = null, ToStatus = TaskState.Created, Reason = "submitted", OccurredAt = task.CreatedAt },
+            new TaskEvent { TaskId = task.Id, FromStatus = TaskState.Created, ToStatus = TaskState.Queued, Reason = "waiting for an agent", OccurredAt = task.CreatedAt });
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return new TaskCreation(task, true);
+        }
+        catch (DbUpdateException) when (task.IdempotencyKey is not null)
+        {
+            // The same key arrived twice at once and the other request stored it first.
+            await using var again = await contexts.CreateDbContextAsync(cancellationToken);
+            return new TaskCreation(await FindByKeyAsync(again, task, cancellationToken) ?? throw new InvalidOperationException("The task could not be stored."), false);
+        }
+    }
+
+    public async Task<IReadOnlyList<TaskItem>> PeekDispatchableAsync(DateTimeOffset now, int max, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.Tasks.AsNoTracking()
+            .Where(t => t.Status == TaskState.Queued && (t.NextAttemptAt == null || t.NextAttemptAt <= now))
+            .OrderBy(t => t.DispatchScore)
+            .Take(max)
+            .ToListAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<TaskItem>> AssignAsync(
+        IReadOnlyList<TaskAssignment> assignments, string node, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    {
+        if (assignments.Count == 0)
+        {
+            return [];
+        }
+
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var won = new List<Guid>(assignments.Count);
+        foreach (var assignment in assignments)
+        {
+            var updated = await db.Tasks
+                .Where(t => t.Id == assignment.TaskId && t.Status == TaskState.Queued)
+                .ExecuteUpdateAsync(t => t
+                    .SetProperty(x => x.Status, TaskState.Assigned)
+                    .SetProperty(x => x.AgentId, assignment.AgentId)
+                    .SetProperty(x => x.RoutingReason, assignment.Reason)
+                    .SetProperty(x => x.LeaseOwner, node)
+                    .SetProperty(x => x.LeaseExpiresAt, leaseUntil)
+                    .SetProperty(x => x.NextAttemptAt, (DateTimeOffset?)null)
+                    .SetProperty(x => x.Attempt, x => x.Attempt + 1), cancellationToken);
+            if (updated == 1)
+            {
+                won.Add(assignment.TaskId);
+                db.TaskEvents.Add(new TaskEvent { TaskId = assignment.TaskId, FromStatus = TaskState.Queued, ToStatus = TaskState.Assigned, Reason = assignment.Reason, OccurredAt = now });
+            }
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return won.Count == 0 ? [] : await db.Tasks.AsNoTracking().Where(t => won.Contains(t.Id)).ToListAsync(cancellationToken);
+    }
+
+    public async Task DeferAsync(IReadOnlyList<TaskDeferral> deferrals, CancellationToken cancellationToken)
+    {
+        if (deferrals.Count == 0)
+        {
+            return;
+        }
+
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        foreach (var deferral in deferrals)
+        {
+            await db.Tasks
+                .Where(t => t.Id == deferral.TaskId && t.Status == TaskState.Queued)
+                .ExecuteUpdateAsync(t => t.SetProperty(x => x.RoutingReason, deferral.Reason).SetProperty(x => x.NextAttemptAt, deferral.RetryAt), cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<bool> StartAsync(Guid taskId, string node, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var updated = await db.Tasks
+            .Where(t => t.Id == taskId && t.Status == TaskState.Assigned && t.LeaseOwner == node)
+            .ExecuteUpdateAsync(t => t.SetProperty(x => x.Status, TaskState.Running).SetProperty(x => x.StartedAt, now), cancellationToken);
+        if (updated == 0)
+        {
+            return false;
+        }
+
+        db.TaskEvents.Add(new TaskEvent { TaskId = taskId, FromStatus = TaskState.Assigned, ToStatus = TaskState.Running, Reason = $"started on {node}", OccurredAt = now });
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public async Task<bool> FinishAsync(TaskOutcome outcome, string node, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var terminal = Terminal.Contains(outcome.NextState);
+        var updated = await db.Tasks
+            .Where(t => t.Id == outcome.TaskId && Held.Contains(t.Status) && t.LeaseOwner == node)
+            .ExecuteUpdateAsync(t => t
+                .SetProperty(x => x.Status, outcome.NextState)
+                .SetProperty(x => x.ResultJson, outcome.ResultJson)
+                .SetProperty(x => x.ErrorMessage, outcome.Error)
+                .SetProperty(x => x.CompletedAt, terminal ? outcome.FinishedAt : null)
+                .SetProperty(x => x.NextAttemptAt, outcome.RetryAt)
+                .SetProperty(x => x.LeaseOwner, (string?)null)
+                .SetProperty(x => x.LeaseExpiresAt, (DateTimeOffset?)null)
+                .SetProperty(x => x.CancelRequested, false), cancellationToken);
+        db.AgentExecutions.Add(new AgentExecution
+        {
+            AgentId = outcome.AgentId,
+            TaskId = outcome.TaskId,
+            Attempt = outcome.Attempt,
+            Status = updated == 1 ? ExecutionStatus(outcome.NextState) : "superseded",
+            InputJson = outcome.InputJson,
+            OutputJson = outcome.ResultJson,
+            ErrorMessage = outcome.Error,
+            ExecutionTimeMs = (outcome.FinishedAt - outcome.StartedAt).TotalMilliseconds,
+            CreatedAt = outcome.StartedAt,
+            CompletedAt = outcome.FinishedAt,
+        });
+        if (updated == 1)
+        {
+            db.TaskEvents.Add(new TaskEvent { TaskId = outcome.TaskId, FromStatus = TaskState.Running, ToStatus = outcome.NextState, Reason = outcome.Reason, OccurredAt = outcome.FinishedAt });
+            if (outcome.Webhook is { } webhook)
+            {
+                db.WebhookDeliveries.Add(webhook);
+            }
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return updated == 1;
+    }
+
+    public async Task<LeaseRenewal> RenewLeasesAsync(IReadOnlyCollection<Guid> taskIds, string node, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    {
+        if (taskIds.Count == 0)
+        {
+            return new LeaseRenewal([], []);
+        }
+
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var ids = taskIds.ToList();
+        await db.Tasks
+            .Where(t => ids.Contains(t.Id) && t.LeaseOwner == node && Held.Contains(t.Status))
+            .ExecuteUpdateAsync(t => t.SetProperty(x => x.LeaseExpiresAt, leaseUntil), cancellationToken);
+        var held = await db.Tasks.AsNoTracking()
+            .Where(t => ids.Contains(t.Id) && t.LeaseOwner == node && Held.Contains(t.Status))
+            .Select(t => new { t.Id, t.CancelRequested })
+            .ToListAsync(cancellationToken);
+        return new LeaseRenewal(
+            [.. held.Where(t => t.CancelRequested).Select(t => t.Id)],
+            [.. ids.Except(held.Select(t => t.Id))]);
+    }
+
+    public async Task<IReadOnlyList<Guid>> RequeueLapsedAsync(DateTimeOffset now, Func<TaskItem, WebhookDelivery?> webhook, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var lapsed = await db.Tasks.AsNoTracking()
+            .Where(t => Held.Contains(t.Status) && t.LeaseExpiresAt < now)
+            .OrderBy(t => t.LeaseExpiresAt)
+            .Take(500)
+            .ToListAsync(cancellationToken);
+        var requeued = new List<Guid>();
+        foreach (var task in lapsed)
+        {
+            var reason = $"the lease of node {task.LeaseOwner} lapsed";
+            var (next, why) = task.CancelRequested ? (TaskState.Cancelled, $"{reason} after cancellation was asked for")
+                : task.Attempt > task.MaxRetries ? (TaskState.Failed, $"{reason} and no retries are left")
+                : (TaskState.Queued, $"{reason}; queued again");
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var terminal = next != TaskState.Queued;
+            var updated = await db.Tasks
+                .Where(t => t.Id == task.Id && t.Status == task.Status && t.LeaseOwner == task.LeaseOwner && t.LeaseExpiresAt < now)
+                .ExecuteUpdateAsync(t => t
+                    .SetProperty(x => x.Status, next)
+                    .SetProperty(x => x.LeaseOwner, (string?)null)
+                    .SetProperty(x => x.LeaseExpiresAt, (DateTimeOffset?)null)
+                    .SetProperty(x => x.RoutingReason, why)
+                    .SetProperty(x => x.ErrorMessage, terminal && next == TaskState.Failed ? why : task.ErrorMessage)
+                    .SetProperty(x => x.CompletedAt, terminal ? now : null), cancellationToken);
+            if (updated == 1)
+            {
+                db.TaskEvents.Add(new TaskEvent { TaskId = task.Id, FromStatus = task.Status, ToStatus = next, Reason = why, OccurredAt = now });
+                task.Status = next;
+                if (terminal && webhook(task) is { } delivery)
+                {
+                    db.WebhookDeliveries.Add(delivery);
+                }
+
+                await db.SaveChangesAsync(cancellationToken);
+                if (!terminal)
+                {
+                    requeued.Add(task.Id);
+                }
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            db.ChangeTracker.Clear();
+        }
+
+        return requeued;
+    }
+
+    public async Task<CancelResult> CancelAsync(Guid taskId, string reason, DateTimeOffset now, Func<TaskItem, WebhookDelivery?> webhook, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var task = await db.Tasks.AsNoTracking().SingleOrDefaultAsync(t => t.Id == taskId, cancellationToken);
+        if (task is null)
+        {
+            return CancelResult.NotFound;
+        }
+
+        if (Terminal.Contains(task.Status))
+        {
+            return CancelResult.AlreadyFinished;
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var cancelled = await db.Tasks
+            .Where(t => t.Id == taskId && (t.Status == TaskState.Queued || t.Status == TaskState.Created))
+            .ExecuteUpdateAsync(t => t.SetProperty(x => x.Status, TaskState.Cancelled).SetProperty(x => x.CompletedAt, now).SetProperty(x => x.ErrorMessage, reason), cancellationToken);
+        if (cancelled == 1)
+        {
+            db.TaskEvents.Add(new TaskEvent { TaskId = taskId, FromStatus = task.Status, ToStatus = TaskState.Cancelled, Reason = reason, OccurredAt = now });
+            task.Status = TaskState.Cancelled;
+            if (webhook(task) is { } delivery)
+            {
+                db.WebhookDeliveries.Add(delivery);
+            }
+
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return CancelResult.Cancelled;
+        }
+
+        var flagged = await db.Tasks
+            .Where(t => t.Id == taskId && Held.Contains(t.Status))
+            .ExecuteUpdateAsync(t => t.SetProperty(x => x.CancelRequested, true), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return flagged == 1 ? CancelResult.CancelRequested : CancelResult.AlreadyFinished;
+    }
+
+    public async Task<IReadOnlyList<TaskItem>> ExpireOverdueAsync(DateTimeOffset now, Func<TaskItem, WebhookDelivery?> webhook, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var overdue = await db.Tasks.AsNoTracking()
+            .Where(t => t.Status == TaskState.Queued && t.Deadline != null && t.Deadline < now)
+            .OrderBy(t => t.Deadline)
+            .Take(500)
+            .ToListAsync(cancellationToken);
+        var expired = new List<TaskItem>();
+        foreach (var task in overdue)
+        {
+            const string reason = "the deadline passed before an agent could start it";
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var updated = await db.Tasks
+                .Where(t => t.Id == task.Id && t.Status == TaskState.Queued)
+                .ExecuteUpdateAsync(t => t.SetProperty(x => x.Status, TaskState.TimedOut).SetProperty(x => x.CompletedAt, now).SetProperty(x => x.ErrorMessage, reason), cancellationToken);
+            if (updated == 1)
+            {
+                db.TaskEvents.Add(new TaskEvent { TaskId = task.Id, FromStatus = TaskState.Queued, ToStatus = TaskState.TimedOut, Reason = reason, OccurredAt = now });
+                task.Status = TaskState.TimedOut;
+                if (webhook(task) is { } delivery)
+                {
+                    db.WebhookDeliveries.Add(delivery);
+                }
+
+                await db.SaveChangesAsync(cancellationToken);
+                expired.Add(task);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            db.ChangeTracker.Clear();
+        }
+
+        return expired;
+    }
+
+    public async Task<bool> RetryAsync(Guid taskId, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var from = await db.Tasks.Where(t => t.Id == taskId).Select(t => (TaskState?)t.Status).SingleOrDefaultAsync(cancellationToken);
+        var updated = await db.Tasks
+            .Where(t => t.Id == taskId && (t.Status == TaskState.Failed || t.Status == TaskState.TimedOut || t.Status == TaskState.Cancelled))
+            .ExecuteUpdateAsync(t => t
+                .SetProperty(x => x.Status, TaskState.Queued)
+                .SetProperty(x => x.Attempt, 0)
+                .SetProperty(x => x.CompletedAt, (DateTimeOffset?)null)
+                .SetProperty(x => x.NextAttemptAt, (DateTimeOffset?)null)
+                .SetProperty(x => x.CancelRequested, false), cancellationToken);
+        if (updated == 1)
+        {
+            db.TaskEvents.Add(new TaskEvent { TaskId = taskId, FromStatus = from, ToStatus = TaskState.Queued, Reason = reason, OccurredAt = now });
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return updated == 1;
+    }
+
+    private static Task<TaskItem?> FindByKeyAsync(SutazaiDbContext db, TaskItem task, CancellationToken cancellationToken) =>
+        db.Tasks.AsNoTracking().SingleOrDefaultAsync(t => t.UserId == task.UserId && t.IdempotencyKey == task.IdempotencyKey, cancellationToken);
+
+    private static string ExecutionStatus(TaskState next) => next switch
+    {
+        TaskState.Completed => "completed",
+        TaskState.Cancelled => "cancelled",
+        TaskState.TimedOut => "timed_out",
+        TaskState.Queued => "failed_will_retry",
+        _ => "failed",
+    };
+}

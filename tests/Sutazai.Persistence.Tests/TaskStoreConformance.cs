@@ -1,0 +1,104 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Sutazai.Core.Tasks;
+using Sutazai.Testing;
+
+namespace Sutazai.Persistence.Tests;
+
+/// <summary>The task store's transitions, on every provider: each happens once, with its event, or not at all.</summary>
+public abstract class TaskStoreConformance<TStore> : IAsyncLifetime
+    where TStore : ITestStore, new()
+{
+    private readonly TStore _store = new();
+    private StoreHarness _harness = null!;
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    private ITaskStore Tasks => _harness.Services.GetRequiredService<ITaskStore>();
+
+    public async ValueTask InitializeAsync()
+    {
+        await _store.InitializeAsync(Cancellation);
+        _harness = StoreHarness.Create(_store);
+        await _harness.InitializeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _harness.DisposeAsync();
+        await _store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Deferring_keeps_the_task_queued_with_its_reason_and_retry_time()
+    {
+        var task = await CreateAsync("deferred");
+        var retryAt = _harness.Time.GetUtcNow().AddSeconds(30);
+
+        await Tasks.DeferAsync([new TaskDeferral(task.Id, "nobody can", retryAt)], Cancellation);
+
+        await using var db = await _harness.Contexts.CreateDbContextAsync(Cancellation);
+        var stored = await db.Tasks.AsNoTracking().SingleAsync(t => t.Id == task.Id, Cancellation);
+        Assert.Equal((TaskState.Queued, "nobody can", retryAt), (stored.Status, stored.RoutingReason, stored.NextAttemptAt));
+        Assert.Empty(await Tasks.PeekDispatchableAsync(_harness.Time.GetUtcNow(), 10, Cancellation));
+        Assert.Single(await Tasks.PeekDispatchableAsync(retryAt, 10, Cancellation));
+    }
+
+    [Fact]
+    public async Task Only_one_of_two_nodes_assigning_the_same_task_wins()
+    {
+        var task = await CreateAsync("contested");
+        var agent = Guid.Empty;
+        await using (var db = await _harness.Contexts.CreateDbContextAsync(Cancellation))
+        {
+            agent = (await db.Agents.FirstAsync(Cancellation)).Id;
+        }
+
+        var now = _harness.Time.GetUtcNow();
+        var results = await Task.WhenAll(
+            Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "a")], "node-a", now, now.AddSeconds(30), Cancellation),
+            Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "b")], "node-b", now, now.AddSeconds(30), Cancellation));
+
+        Assert.Equal(1, results.Sum(r => r.Count));
+        await using var check = await _harness.Contexts.CreateDbContextAsync(Cancellation);
+        Assert.Equal(3, await check.TaskEvents.CountAsync(e => e.TaskId == task.Id, Cancellation));
+    }
+
+    [Fact]
+    public async Task A_lapsed_lease_puts_the_task_back_until_its_retries_are_used_up()
+    {
+        var task = await CreateAsync("lapsing", maxRetries: 1);
+        var agent = await AgentAsync();
+        var now = _harness.Time.GetUtcNow();
+        await Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "first")], "dead-node", now, now.AddSeconds(10), Cancellation);
+        await Tasks.StartAsync(task.Id, "dead-node", now, Cancellation);
+
+        var first = await Tasks.RequeueLapsedAsync(now.AddSeconds(11), _ => null, Cancellation);
+        await Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "second")], "dead-node", now, now.AddSeconds(20), Cancellation);
+        var second = await Tasks.RequeueLapsedAsync(now.AddSeconds(21), _ => null, Cancellation);
+
+        Assert.Equal([task.Id], first);
+        Assert.Empty(second);
+        await using var db = await _harness.Contexts.CreateDbContextAsync(Cancellation);
+        var stored = await db.Tasks.AsNoTracking().SingleAsync(t => t.Id == task.Id, Cancellation);
+        Assert.Equal(TaskState.Failed, stored.Status);
+        Assert.Contains("no retries are left", stored.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    private async Task<Guid> AgentAsync()
+    {
+        await using var db = await _harness.Contexts.CreateDbContextAsync(Cancellation);
+        return (await db.Agents.FirstAsync(Cancellation)).Id;
+    }
+
+    private async Task<TaskItem> CreateAsync(string title, int maxRetries = 0)
+    {
+        var now = _harness.Time.GetUtcNow();
+        var creation = await Tasks.CreateAsync(new TaskItem { Title = title, CreatedAt = now, DispatchScore = now.UtcTicks, MaxRetries = maxRetries }, Cancellation);
+        return creation.Task;
+    }
+}
+
+public sealed class SqliteTaskStoreTests : TaskStoreConformance<SqliteTestStore>;
+
+public sealed class PostgreSqlTaskStoreTests : TaskStoreConformance<PostgreSqlTestStore>;

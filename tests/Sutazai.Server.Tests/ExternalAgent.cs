@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Sutazai.Server.Tests;
+
+/// <summary>
+/// An agent in another "process": a real HTTP service on a loopback port that speaks the external agent
+/// protocol. Its actions script what agents do in the world: succeed, fail for a while, reject input, hang until
+/// the call is dropped, break. It records every call it gets and every call that was cancelled.
+/// </summary>
+public sealed class ExternalAgent : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ExternalAgent(WebApplication app)
+    {
+        _app = app;
+    }
+
+    public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    public ConcurrentQueue<Call> Calls { get; } = new();
+
+    public ConcurrentQueue<Guid> Cancelled { get; } = new();
+
+    /// <summary>What GET /health answers; 503 when false.</summary>
+    public bool Healthy { get; set; } = true;
+
+    /// <summary>Completes when a call of the given action starts (for actions that hang).</summary>
+    public TaskCompletionSource<Call> Started { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public static async Task<ExternalAgent> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var agent = new ExternalAgent(app);
+        app.MapGet("/health", () => agent.Healthy ? Results.Ok(new { status = "ok" }) : Results.StatusCode(503));
+        app.MapPost("/process", (Func<HttpContext, Task<IResult>>)agent.ProcessAsync);
+        await app.StartAsync();
+        return agent;
+    }
+
+    public void ExpectStart() => Started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private async Task<IResult> ProcessAsync(HttpContext context)
+    {
+        var body = await JsonSerializer.DeserializeAsync<JsonElement>(context.Request.Body);
+        var call = new Call(
+            body.GetProperty("task_id").GetGuid(),
+            body.GetProperty("action").GetString()!,
+            body.GetProperty("input"),
+            body.GetProperty("idempotency_key").GetString()!,
+            body.GetProperty("attempt").GetInt32());
+        Calls.Enqueue(call);
+        Started.TrySetResult(call);
+        switch (call.Action)
+        {
+            case "echo":
+                return Results.Ok(new { status = "completed", output = new { echo = call.Input, attempt = call.Attempt, idempotency_key = call.IdempotencyKey } });
+            case "flaky":
+                var failures = call.Input.TryGetProperty("failures", out var f) ? f.GetInt32() : 1;
+                return call.Attempt <= failures
+                    ? Results.Ok(new { status = "failed", error = $"transient trouble on attempt {call.Attempt}", retryable = true })
+                    : Results.Ok(new { status = "completed", output = new { attempt = call.Attempt } });
+            case "reject":
+                return Results.Ok(new { status = "failed", error = "input rejected: 'amount' must be positive", retryable = false });
+            case "break":
+                return Results.StatusCode(500);
+            case "hang":
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    Cancelled.Enqueue(call.TaskId);
+                }
+
+                return Results.Empty;
+            default:
+                return Results.Ok(new { status = "failed", error = $"unknown action {call.Action}" });
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    public sealed record Call(Guid TaskId, string Action, JsonElement Input, string IdempotencyKey, int Attempt);
+}
