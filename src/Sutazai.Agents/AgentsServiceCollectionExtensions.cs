@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sutazai.Agents.BuiltIn;
+using Sutazai.Agents.Hardware;
 using Sutazai.Agents.Http;
+using Sutazai.Core;
 using Sutazai.Core.Agents;
 
 namespace Sutazai.Agents;
@@ -14,6 +16,9 @@ public static class AgentsServiceCollectionExtensions
         // Task timeouts govern how long a call may take; the client itself never gives up first.
         services.AddHttpClient(HttpAgentFactory.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
         services.TryAddSingleton<IHttpAgentFactory, HttpAgentFactory>();
+        services.AddValidatedOptions<HardwareOptimizerOptions, HardwareOptimizerOptionsValidator>(HardwareOptimizerOptions.Section);
+        services.AddSingleton<IAgent>(sp => new HardwareResourceOptimizer(
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<HardwareOptimizerOptions>>()));
         services.AddSingleton<IAgent, OllamaIntegrationSpecialist>();
         services.AddSingleton<IAgent, AiMetricsExporter>();
         return services;

@@ -310,7 +310,7 @@ public abstract class TaskConformance<TStore>(TaskFixture<TStore> fixture) : ICl
 
         Assert.True((await HttpConformance<TStore>.AssertProblemAsync(unknownAgent, HttpStatusCode.BadRequest, "validation")).GetProperty("errors").TryGetProperty("agent", out _));
         var action = (await HttpConformance<TStore>.AssertProblemAsync(unknownAction, HttpStatusCode.BadRequest, "validation")).GetProperty("errors").GetProperty("action")[0].GetString();
-        Assert.Contains("ping", action, StringComparison.Ordinal);
+        Assert.Contains("collect_metrics", action, StringComparison.Ordinal);
         Assert.True((await HttpConformance<TStore>.AssertProblemAsync(badInput, HttpStatusCode.BadRequest, "validation")).GetProperty("errors").TryGetProperty("input", out _));
         await HttpConformance<TStore>.AssertProblemAsync(badPriority, HttpStatusCode.BadRequest, "validation");
         Assert.True((await HttpConformance<TStore>.AssertProblemAsync(pastDeadline, HttpStatusCode.BadRequest, "validation")).GetProperty("errors").TryGetProperty("deadline", out _));

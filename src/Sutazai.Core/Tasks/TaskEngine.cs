@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sutazai.Core.Agents;
+using Sutazai.Core.Identity;
 
 namespace Sutazai.Core.Tasks;
 
@@ -22,6 +23,7 @@ public sealed partial class TaskEngine : BackgroundService
     private readonly ITaskStore _store;
     private readonly AgentDirectory _agents;
     private readonly TaskEventHub _events;
+    private readonly IAuditSink _audit;
     private readonly StartupState _startup;
     private readonly TimeProvider _time;
     private readonly ILogger<TaskEngine> _logger;
@@ -35,6 +37,7 @@ public sealed partial class TaskEngine : BackgroundService
         ITaskStore store,
         AgentDirectory agents,
         TaskEventHub events,
+        IAuditSink audit,
         StartupState startup,
         IOptions<TaskOptions> options,
         IOptions<PlatformOptions> platform,
@@ -44,6 +47,7 @@ public sealed partial class TaskEngine : BackgroundService
         _store = store;
         _agents = agents;
         _events = events;
+        _audit = audit;
         _startup = startup;
         _time = time;
         _logger = logger;
@@ -250,6 +254,11 @@ public sealed partial class TaskEngine : BackgroundService
             {
                 _events.Publish(new TaskChange(task.Id, task.UserId, outcome.NextState, outcome.Reason, outcome.FinishedAt, agent.Definition.Name, task.Attempt));
             }
+
+            if (agent.Action(task.Action) is { Audited: true })
+            {
+                await RecordAuditAsync(task, agent, outcome);
+            }
         }
         catch (Exception e)
         {
@@ -264,6 +273,23 @@ public sealed partial class TaskEngine : BackgroundService
             running.Dispose();
             Wake();
         }
+    }
+
+    /// <summary>What an audited action did, who asked for it, and how it ended; the report is kept up to 16 KB.</summary>
+    private Task RecordAuditAsync(TaskItem task, AgentEntry agent, TaskOutcome outcome)
+    {
+        const int maxReport = 16 * 1024;
+        var report = outcome.ResultJson is { Length: > maxReport } full ? full[..maxReport] + "…" : outcome.ResultJson;
+        return _audit.RecordAsync(new AuditEntry
+        {
+            OccurredAt = outcome.FinishedAt,
+            ActorUserId = task.UserId,
+            Action = $"agent.{agent.Definition.Name}.{task.Action}",
+            TargetType = "task",
+            TargetId = task.Id.ToString(),
+            Outcome = outcome.NextState == TaskState.Completed ? AuditOutcome.Success : AuditOutcome.Failure,
+            DetailsJson = JsonSerializer.Serialize(new { input = task.PayloadJson ?? "{}", state = outcome.NextState, error = outcome.Error, report }),
+        }, CancellationToken.None);
     }
 
     private async Task<TaskOutcome> ExecuteAsync(

@@ -8,8 +8,20 @@ using Sutazai.Server.Identity;
 namespace Sutazai.Server.Audit;
 
 /// <summary>Writes audit entries, each in its own unit of work so a failing request cannot take its record with it.</summary>
-public sealed partial class AuditLog(IDbContextFactory<SutazaiDbContext> contexts, TimeProvider time, ILogger<AuditLog> logger)
+public sealed partial class AuditLog(IDbContextFactory<SutazaiDbContext> contexts, TimeProvider time, ILogger<AuditLog> logger) : IAuditSink
 {
+    /// <summary>Records an entry an engine made, with no request behind it (an audited agent action, say).</summary>
+    public async Task RecordAsync(AuditEntry entry, CancellationToken cancellationToken)
+    {
+        if (entry.ActorUserId is { } userId && entry.ActorName is null)
+        {
+            await using var names = await contexts.CreateDbContextAsync(cancellationToken);
+            entry.ActorName = await names.Users.Where(u => u.Id == userId).Select(u => u.Username).SingleOrDefaultAsync(cancellationToken);
+        }
+
+        await SaveAsync(entry);
+    }
+
     public async Task RecordAsync(HttpContext context, AuditEvent auditEvent, CancellationToken cancellationToken = default)
     {
         var principal = context.User;
@@ -31,6 +43,11 @@ public sealed partial class AuditLog(IDbContextFactory<SutazaiDbContext> context
             TraceId = Activity.Current?.TraceId.ToHexString() ?? context.TraceIdentifier,
         };
 
+        await SaveAsync(entry);
+    }
+
+    private async Task SaveAsync(AuditEntry entry)
+    {
         try
         {
             await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 using Serilog.Formatting.Compact;
 using Serilog;
+using Sutazai.Core.Identity;
 using Sutazai.Core.Limits;
 using Sutazai.Agents;
 using Sutazai.Core;
@@ -69,6 +70,7 @@ public static partial class SutazaiApplication
         services.AddValidatedOptions<RateLimitOptions, RateLimitOptionsValidator>(RateLimitOptions.Section);
         services.TryAddSingleton<IRateLimitCounter, MemoryRateLimitCounter>();
         services.AddSingleton<AuditLog>();
+        services.AddSingleton<IAuditSink>(sp => sp.GetRequiredService<AuditLog>());
         services.AddHostedService<PlatformInitializer>();
         return builder;
     }
