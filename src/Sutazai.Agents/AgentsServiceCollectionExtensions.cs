@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sutazai.Agents.BuiltIn;
+using Sutazai.Agents.Coordination;
 using Sutazai.Agents.Hardware;
 using Sutazai.Agents.Http;
 using Sutazai.Core;
@@ -19,6 +20,7 @@ public static class AgentsServiceCollectionExtensions
         services.AddValidatedOptions<HardwareOptimizerOptions, HardwareOptimizerOptionsValidator>(HardwareOptimizerOptions.Section);
         services.AddSingleton<IAgent>(sp => new HardwareResourceOptimizer(
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<HardwareOptimizerOptions>>()));
+        services.AddSingleton<IAgent, TaskAssignmentCoordinator>();
         services.AddSingleton<IAgent, OllamaIntegrationSpecialist>();
         services.AddSingleton<IAgent, AiMetricsExporter>();
         return services;

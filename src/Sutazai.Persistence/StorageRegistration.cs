@@ -44,6 +44,7 @@ public static class StorageRegistration
         services.TryAddScoped(sp => sp.GetRequiredService<IDbContextFactory<SutazaiDbContext>>().CreateDbContext());
         services.TryAddSingleton<ReferenceDataSeeder>();
         services.TryAddSingleton<ITaskStore, EfTaskStore>();
+        services.TryAddSingleton<ITaskQueries, EfTaskQueries>();
         services.TryAddSingleton<IAgentCatalog, EfAgentCatalog>();
         services.TryAddSingleton<DatabaseInitializer>();
         return services;

@@ -69,6 +69,21 @@ public class TaskFixture<TStore> : ServerFixture<TStore>
         return await response.Content.ReadFromJsonAsync<JsonElement>(Cancellation);
     }
 
+    /// <summary>Runs an agent's action as a task through the API and returns the finished task.</summary>
+    public async Task<JsonElement> RunAsync(HttpClient client, string agent, string action, object? input = null)
+    {
+        var created = await SubmitAsync(client, new { title = $"{agent} {action}", agent, action, input = input ?? new { } });
+        return await WaitForAsync(client, created.GetProperty("id").GetGuid(), TaskState.Completed, TaskState.Failed, TaskState.TimedOut, TaskState.Cancelled);
+    }
+
+    /// <summary>Runs an agent's action and returns its result, failing the test if the task did not complete.</summary>
+    public async Task<JsonElement> ResultOfAsync(HttpClient client, string agent, string action, object? input = null)
+    {
+        var task = await RunAsync(client, agent, action, input);
+        Assert.True(task.GetProperty("status").GetString() == "completed", $"{agent} {action}: {task}");
+        return task.GetProperty("result");
+    }
+
     /// <summary>Waits, without polling, until the task reaches one of <paramref name="states"/>; returns it as the API shows it.</summary>
     public Task<JsonElement> WaitForAsync(HttpClient client, Guid taskId, params TaskState[] states) =>
         WaitUntilAsync(client, taskId, task => states.Contains(Enum.Parse<TaskState>(task.GetProperty("status").GetString()!.Replace("_", "", StringComparison.Ordinal), ignoreCase: true)),

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Sutazai.Core.Tasks;
 
@@ -16,12 +17,14 @@ public interface IHttpAgentFactory
 /// </summary>
 public sealed partial class AgentDirectory(
     IAgentCatalog catalog,
-    IEnumerable<IAgent> builtIns,
+    IServiceProvider services,
     IHttpAgentFactory httpAgents,
     TimeProvider time,
     ILogger<AgentDirectory> logger) : IDisposable
 {
-    private readonly Dictionary<string, IAgent> _builtIns = builtIns.ToDictionary(a => a.Name, StringComparer.Ordinal);
+    // Resolved on first use: some built-in agents submit tasks themselves, so they depend on the engine, which
+    // depends on this directory.
+    private readonly Lazy<Dictionary<string, IAgent>> _builtIns = new(() => services.GetServices<IAgent>().ToDictionary(a => a.Name, StringComparer.Ordinal));
     private readonly SemaphoreSlim _refreshGate = new(1, 1);
     private volatile IReadOnlyList<AgentEntry> _entries = [];
 
@@ -118,7 +121,7 @@ public sealed partial class AgentDirectory(
 
     private (IAgent? Implementation, string? Unavailable) Implement(Agent definition) => definition.Kind switch
     {
-        AgentKind.BuiltIn when _builtIns.TryGetValue(definition.Name, out var builtIn) => (builtIn, null),
+        AgentKind.BuiltIn when _builtIns.Value.TryGetValue(definition.Name, out var builtIn) => (builtIn, null),
         AgentKind.BuiltIn => (null, "no implementation of this built-in agent is installed in this build"),
         AgentKind.Http when !string.IsNullOrWhiteSpace(definition.Endpoint) => (httpAgents.Create(definition), null),
         AgentKind.Http => (null, "the HTTP agent has no endpoint"),
