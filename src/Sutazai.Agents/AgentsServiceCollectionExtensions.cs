@@ -4,6 +4,7 @@ using Sutazai.Agents.BuiltIn;
 using Sutazai.Agents.Coordination;
 using Sutazai.Agents.Hardware;
 using Sutazai.Agents.Http;
+using Sutazai.Agents.Resources;
 using Sutazai.Core;
 using Sutazai.Core.Agents;
 
@@ -21,6 +22,7 @@ public static class AgentsServiceCollectionExtensions
         services.AddSingleton<IAgent>(sp => new HardwareResourceOptimizer(
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<HardwareOptimizerOptions>>()));
         services.AddSingleton<IAgent, TaskAssignmentCoordinator>();
+        services.AddSingleton<IAgent, ResourceArbitrationAgent>();
         services.AddSingleton<IAgent, OllamaIntegrationSpecialist>();
         services.AddSingleton<IAgent, AiMetricsExporter>();
         return services;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Sutazai.Core.Agents;
 using Sutazai.Core.Models;
+using Sutazai.Core.Resources;
 using Sutazai.Core.Tasks;
 
 namespace Sutazai.Core;
@@ -28,6 +29,9 @@ public static class SutazaiCoreServiceCollectionExtensions
         services.TryAddSingleton<TaskEngine>();
         services.AddHostedService(sp => sp.GetRequiredService<TaskEngine>());
         services.TryAddSingleton<TaskSubmissions>();
+        services.AddValidatedOptions<ResourcePoolOptions, ResourcePoolOptionsValidator>(ResourcePoolOptions.Section);
+        services.TryAddSingleton<IResourcePool, HostResourcePool>();
+        services.TryAddSingleton<ResourceAdmission>();
         return services;
     }
 

@@ -6,11 +6,13 @@ using Sutazai.Core.Knowledge;
 using Sutazai.Core.Models;
 using Sutazai.Core.Monitoring;
 using Sutazai.Core.Orchestration;
+using Sutazai.Core.Resources;
 using Sutazai.Core.Tasks;
 using Sutazai.Persistence.Agents;
 using Sutazai.Persistence.Content;
 using Sutazai.Persistence.Identity;
 using Sutazai.Persistence.Monitoring;
+using Sutazai.Persistence.Resources;
 using Sutazai.Persistence.Tasks;
 
 namespace Sutazai.Persistence;
@@ -37,6 +39,7 @@ public abstract class SutazaiDbContext(DbContextOptions options) : DbContext(opt
     public DbSet<TaskEvent> TaskEvents => Set<TaskEvent>();
     public DbSet<TaskTemplate> TaskTemplates => Set<TaskTemplate>();
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+    public DbSet<ResourceAllocation> ResourceAllocations => Set<ResourceAllocation>();
     public DbSet<AgentExecution> AgentExecutions => Set<AgentExecution>();
     public DbSet<ModelEntry> Models => Set<ModelEntry>();
     public DbSet<VectorCollection> VectorCollections => Set<VectorCollection>();
@@ -64,6 +67,7 @@ public abstract class SutazaiDbContext(DbContextOptions options) : DbContext(opt
         TasksModel.Configure(modelBuilder, json);
         ContentModel.Configure(modelBuilder, json);
         MonitoringModel.Configure(modelBuilder, json);
+        ResourcesModel.Configure(modelBuilder, json);
     }
 }
 

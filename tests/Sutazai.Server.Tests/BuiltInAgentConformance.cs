@@ -11,6 +11,7 @@ public abstract class BuiltInAgentConformance<TStore>(TaskFixture<TStore> fixtur
     where TStore : ITestStore, new()
 {
     private const string Coordinator = "task-assignment-coordinator";
+    private const string Arbiter = "resource-arbitration-agent";
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
@@ -100,6 +101,74 @@ public abstract class BuiltInAgentConformance<TStore>(TaskFixture<TStore> fixtur
         var entry = Assert.Single(audit.GetProperty("items").EnumerateArray(), e => e.GetProperty("target_id").GetString() == memory.GetProperty("id").GetString());
         Assert.Equal("admin", entry.GetProperty("actor_name").GetString());
         Assert.Equal("success", entry.GetProperty("outcome").GetString());
+    }
+
+    [Fact]
+    public async Task Tasks_that_declare_resource_needs_wait_for_admission_and_start_when_the_holder_ends()
+    {
+        using var admin = await fixture.Api.AdminAsync();
+        var (_, capability) = await fixture.RegisterAgentAsync(admin);
+        var licence = new { custom = new Dictionary<string, double> { ["licence"] = 1 } };
+        fixture.Agent.ExpectStart();
+        var holder = await fixture.SubmitAsync(admin, new { title = "holds the licence", action = "hang", required_capabilities = new[] { capability }, resources = licence });
+        await fixture.Agent.Started.Task.WaitAsync(TimeSpan.FromSeconds(30), Cancellation);
+        var waiter = await fixture.SubmitAsync(admin, new { title = "needs it too", action = "echo", required_capabilities = new[] { capability }, resources = licence, input = new { n = 7 } });
+        var waiting = await fixture.WaitUntilAsync(admin, waiter.GetProperty("id").GetGuid(), t => t.GetProperty("routing_reason").GetString()?.StartsWith("waiting for resources", StringComparison.Ordinal) == true);
+        var usage = await fixture.ResultOfAsync(admin, Arbiter, "usage");
+        var tooBig = await admin.PostAsJsonAsync("/api/v1/tasks", new { title = "never fits", action = "echo", resources = new { custom = new Dictionary<string, double> { ["licence"] = 2 } } }, Cancellation);
+
+        Assert.Equal("queued", waiting.GetProperty("status").GetString());
+        Assert.Contains("licence 1 wanted, 0 available", waiting.GetProperty("routing_reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, waiting.GetProperty("resources").GetProperty("custom").GetProperty("licence").GetDouble());
+        Assert.Contains(usage.GetProperty("leases").EnumerateArray(), l => l.GetProperty("task_id").GetGuid() == holder.GetProperty("id").GetGuid());
+        Assert.Contains(usage.GetProperty("waiting").EnumerateArray(), l => l.GetProperty("task_id").GetGuid() == waiter.GetProperty("id").GetGuid());
+        var problem = await HttpConformance<TStore>.AssertProblemAsync(tooBig, HttpStatusCode.BadRequest, "validation");
+        Assert.Contains("licence 2 wanted, 1 available", problem.GetProperty("errors").GetProperty("resources")[0].GetString(), StringComparison.Ordinal);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync($"/api/v1/tasks/{holder.GetProperty("id").GetGuid()}/cancel", null, Cancellation)).StatusCode);
+        var done = await fixture.WaitForAsync(admin, waiter.GetProperty("id").GetGuid(), TaskState.Completed, TaskState.Failed);
+
+        Assert.Equal("completed", done.GetProperty("status").GetString());
+        Assert.Equal(7, done.GetProperty("result").GetProperty("echo").GetProperty("n").GetInt32());
+        var after = await fixture.ResultOfAsync(admin, Arbiter, "usage");
+        Assert.Equal(0, after.GetProperty("granted").GetProperty("custom").EnumerateObject().Sum(p => p.Value.GetDouble()));
+    }
+
+    [Fact]
+    public async Task The_arbiter_grants_leases_queues_what_does_not_fit_extends_and_releases()
+    {
+        using var admin = await fixture.Api.AdminAsync();
+        var run = Guid.NewGuid().ToString("N")[..8];
+        object Seats(string id, string agent, int seats, int priority = 5) =>
+            new { request_id = $"{run}-{id}", agent_id = $"{run}-{agent}", custom = new Dictionary<string, double> { ["seats"] = seats }, priority, duration_minutes = 10 };
+
+        var big = await fixture.ResultOfAsync(admin, Arbiter, "allocate", Seats("big", "a", 8));
+        var small = await fixture.ResultOfAsync(admin, Arbiter, "allocate", Seats("small", "a", 2));
+        var lowLater = await fixture.ResultOfAsync(admin, Arbiter, "allocate", Seats("low", "b", 6, priority: 9));
+        var urgent = await fixture.ResultOfAsync(admin, Arbiter, "allocate", Seats("urgent", "c", 6, priority: 1));
+        var usage = await fixture.ResultOfAsync(admin, Arbiter, "usage");
+        var extended = await fixture.ResultOfAsync(admin, Arbiter, "extend", new { request_id = $"{run}-small", minutes = 20 });
+        await fixture.ResultOfAsync(admin, Arbiter, "release", new { request_id = $"{run}-big" });
+        var urgentNow = await fixture.ResultOfAsync(admin, Arbiter, "status", new { request_id = $"{run}-urgent" });
+        var lowNow = await fixture.ResultOfAsync(admin, Arbiter, "status", new { request_id = $"{run}-low" });
+        var unknown = await fixture.RunAsync(admin, Arbiter, "status", new { request_id = $"{run}-nothing" });
+        var empty = await fixture.RunAsync(admin, Arbiter, "allocate", new { request_id = $"{run}-empty" });
+
+        Assert.Equal(("granted", "granted"), (big.GetProperty("status").GetString(), small.GetProperty("status").GetString()));
+        Assert.Equal("pending", lowLater.GetProperty("status").GetString());
+        Assert.Contains("seats 6 wanted, 0 available", lowLater.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal("pending", urgent.GetProperty("status").GetString());
+        Assert.Equal(1.0, usage.GetProperty("requesters").EnumerateArray().Single(r => r.GetProperty("requester").GetString() == $"{run}-a").GetProperty("dominant_share").GetDouble());
+        Assert.Equal(30, extended.GetProperty("duration_minutes").GetInt32());
+        Assert.Equal("granted", urgentNow.GetProperty("status").GetString());
+        Assert.Equal("pending", lowNow.GetProperty("status").GetString());
+        Assert.Contains("seats 6 wanted, 2 available", lowNow.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Contains("no request", unknown.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("positive amount", empty.GetProperty("error").GetString(), StringComparison.Ordinal);
+        foreach (var id in new[] { "small", "low", "urgent" })
+        {
+            await fixture.ResultOfAsync(admin, Arbiter, "release", new { request_id = $"{run}-{id}" });
+        }
     }
 
     [Fact]

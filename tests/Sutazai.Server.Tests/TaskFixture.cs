@@ -18,6 +18,8 @@ public class TaskFixture<TStore> : ServerFixture<TStore>
     {
         ["Sutazai:Tasks:RetryBaseDelaySeconds"] = "2",
         ["Sutazai:Tasks:RetryMaxDelaySeconds"] = "4",
+        ["Sutazai:Resources:Custom:licence"] = "1",
+        ["Sutazai:Resources:Custom:seats"] = "10",
     };
 
     public override async ValueTask InitializeAsync()

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sutazai.Core.Agents;
 using Sutazai.Core.Identity;
+using Sutazai.Core.Resources;
 
 namespace Sutazai.Core.Tasks;
 
@@ -24,6 +25,7 @@ public sealed partial class TaskEngine : BackgroundService
     private readonly AgentDirectory _agents;
     private readonly TaskEventHub _events;
     private readonly IAuditSink _audit;
+    private readonly ResourceAdmission _admission;
     private readonly StartupState _startup;
     private readonly TimeProvider _time;
     private readonly ILogger<TaskEngine> _logger;
@@ -38,6 +40,7 @@ public sealed partial class TaskEngine : BackgroundService
         AgentDirectory agents,
         TaskEventHub events,
         IAuditSink audit,
+        ResourceAdmission admission,
         StartupState startup,
         IOptions<TaskOptions> options,
         IOptions<PlatformOptions> platform,
@@ -48,6 +51,7 @@ public sealed partial class TaskEngine : BackgroundService
         _agents = agents;
         _events = events;
         _audit = audit;
+        _admission = admission;
         _startup = startup;
         _time = time;
         _logger = logger;
@@ -167,6 +171,14 @@ public sealed partial class TaskEngine : BackgroundService
             var decision = TaskRouter.Route(task, _agents.Entries);
             if (decision.Agent is { } agent && agent.TryAcquire())
             {
+                if (await _admission.AdmitAsync(task, cancellationToken) is { } waitingForResources)
+                {
+                    // A release on this node brings it back at once; the short delay bounds how long a release elsewhere takes to be seen.
+                    agent.Release();
+                    deferrals.Add(new TaskDeferral(task.Id, waitingForResources, now.AddSeconds(2)));
+                    continue;
+                }
+
                 assignments.Add((new TaskAssignment(task.Id, agent.Definition.Id, decision.Reason), agent));
             }
             else if (!decision.Busy && decision.Agent is null)
@@ -253,6 +265,14 @@ public sealed partial class TaskEngine : BackgroundService
             if (await _store.FinishAsync(outcome with { Webhook = webhook }, _node, CancellationToken.None))
             {
                 _events.Publish(new TaskChange(task.Id, task.UserId, outcome.NextState, outcome.Reason, outcome.FinishedAt, agent.Definition.Name, task.Attempt));
+            }
+
+            // The attempt is over, whatever comes next: its resources go back to the pool (a retry asks again).
+            if (await _admission.ReleaseAsync(task, CancellationToken.None))
+            {
+                var waiting = _admission.TakeWaiting();
+                await _store.DeferAsync([.. waiting.Select(w => new TaskDeferral(w.Key, w.Value, _time.GetUtcNow()))], CancellationToken.None);
+                Wake();
             }
 
             if (agent.Action(task.Action) is { Audited: true })

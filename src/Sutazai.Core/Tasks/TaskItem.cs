@@ -55,6 +55,9 @@ public sealed class TaskItem
     /// <summary>The permissions the submitter held when the task was created; agents check these.</summary>
     public List<string> SubmitterPermissions { get; set; } = [];
 
+    /// <summary>Resources the task needs while it runs (JSON of cpu_cores, memory_mb, gpu_count, custom); it waits for the arbiter to grant them.</summary>
+    public string? ResourceNeedsJson { get; set; }
+
     public string? WebhookUrl { get; set; }
 
     /// <summary>The secret that signs webhook deliveries, encrypted under the master key.</summary>

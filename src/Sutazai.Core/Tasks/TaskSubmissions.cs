@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Sutazai.Core.Agents;
+using Sutazai.Core.Resources;
 using Sutazai.Core.Security;
 
 namespace Sutazai.Core.Tasks;
@@ -20,7 +21,8 @@ public sealed record TaskRequest(
     DateTimeOffset? Deadline = null,
     string? WebhookUrl = null,
     string? WebhookSecret = null,
-    string? IdempotencyKey = null);
+    string? IdempotencyKey = null,
+    ResourceAmounts? Resources = null);
 
 /// <summary>Who submits a task, with the permissions they hold now (kept with the task for the agent to check).</summary>
 public sealed record Submitter(Guid? UserId, IReadOnlySet<string> Permissions);
@@ -41,6 +43,7 @@ public sealed class TaskSubmissions(
     TaskEngine engine,
     TaskEventHub events,
     ISecretProtector secrets,
+    IResourcePool pool,
     IOptions<TaskOptions> options,
     TimeProvider time)
 {
@@ -110,6 +113,18 @@ public sealed class TaskSubmissions(
             }
         }
 
+        if (request.Resources is { } resources)
+        {
+            if (resources.Parts().Any(p => p.Amount < 0 || double.IsNaN(p.Amount)))
+            {
+                Error("resources", "Amounts must not be negative.");
+            }
+            else if (FairShareScheduler.Exceeds(resources, pool.Capacity) is { } tooBig)
+            {
+                Error("resources", $"The pool can never hold this: {tooBig}.");
+            }
+        }
+
         if (agents.Entries.Count == 0)
         {
             await agents.RefreshAsync(cancellationToken);
@@ -165,6 +180,7 @@ public sealed class TaskSubmissions(
             TimeoutSeconds = request.TimeoutSeconds,
             Deadline = request.Deadline,
             SubmitterPermissions = [.. submitter.Permissions.Order(StringComparer.Ordinal)],
+            ResourceNeedsJson = request.Resources is { IsEmpty: false } needs ? ResourceAdmission.Serialize(needs) : null,
             WebhookUrl = request.WebhookUrl,
             WebhookSecretProtected = request.WebhookUrl is null ? null : secrets.ProtectString(request.WebhookSecret!),
             CreatedAt = now,

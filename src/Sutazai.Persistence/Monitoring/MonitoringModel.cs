@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Sutazai.Core.Monitoring;
 
 namespace Sutazai.Persistence.Monitoring;
@@ -14,14 +12,7 @@ internal static class MonitoringModel
             metric.ToTable("system_metrics");
             metric.Property(m => m.Name).HasColumnName("metric_name").HasMaxLength(ModelLimits.Name);
             metric.Property(m => m.Value).HasColumnName("metric_value");
-            var tags = metric.Property(m => m.Tags).HasConversion(
-                    t => JsonSerializer.Serialize(t, JsonSerializerOptions.Default),
-                    s => JsonSerializer.Deserialize<Dictionary<string, string>>(s, JsonSerializerOptions.Default) ?? new Dictionary<string, string>(),
-                    new ValueComparer<Dictionary<string, string>>(
-                        (a, b) => a!.Count == b!.Count && !a.Except(b).Any(),
-                        t => t.Aggregate(0, (hash, pair) => hash ^ HashCode.Combine(pair.Key, pair.Value)),
-                        t => new Dictionary<string, string>(t)));
-            json.Apply(tags);
+            metric.Property(m => m.Tags).AsJson(json);
             metric.HasIndex(m => new { m.Name, m.RecordedAt });
         });
 

@@ -18,6 +18,7 @@ internal static class TasksModel
             task.Property(t => t.IdempotencyKey).HasMaxLength(ModelLimits.Name);
             task.Property(t => t.LeaseOwner).HasMaxLength(ModelLimits.Name);
             json.Apply(task.Property(t => t.PayloadJson).HasColumnName("payload"));
+            json.Apply(task.Property(t => t.ResourceNeedsJson).HasColumnName("resource_needs"));
             json.Apply(task.Property(t => t.ResultJson).HasColumnName("result"));
             task.HasOne<Agent>().WithMany().HasForeignKey(t => t.AgentId).OnDelete(DeleteBehavior.SetNull);
             task.HasOne<User>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.SetNull);

@@ -26,6 +26,7 @@ public sealed record TaskView(
     bool CancelRequested,
     Guid? UserId,
     string? WebhookUrl,
+    JsonElement? Resources,
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? CompletedAt)
@@ -33,7 +34,7 @@ public sealed record TaskView(
     public static TaskView From(TaskItem task, string? agentName) => new(
         task.Id, task.Title, task.Description, task.Type, task.Action, task.AgentId, agentName, task.RequiredCapabilities, task.Status, task.Priority,
         Json(task.PayloadJson), Json(task.ResultJson), task.ErrorMessage, task.RoutingReason, task.Attempt, task.MaxRetries, task.TimeoutSeconds,
-        task.Deadline, task.NextAttemptAt, task.CancelRequested, task.UserId, task.WebhookUrl, task.CreatedAt, task.StartedAt, task.CompletedAt);
+        task.Deadline, task.NextAttemptAt, task.CancelRequested, task.UserId, task.WebhookUrl, Json(task.ResourceNeedsJson), task.CreatedAt, task.StartedAt, task.CompletedAt);
 
     private static JsonElement? Json(string? text) => text is null ? null : JsonSerializer.Deserialize<JsonElement>(text);
 }

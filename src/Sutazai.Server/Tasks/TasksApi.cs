@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Sutazai.Core.Agents;
 using Sutazai.Core.Identity;
+using Sutazai.Core.Resources;
 using Sutazai.Core.Tasks;
 using Sutazai.Persistence;
 using Sutazai.Server.Api;
@@ -57,7 +58,8 @@ public static class TasksApi
         var result = await submissions.SubmitAsync(
             new TaskRequest(
                 request.Title, request.Description, request.Type, request.Action, request.Agent, request.RequiredCapabilities, request.Priority ?? TaskPriority.Default,
-                request.Input, request.MaxRetries ?? 0, request.TimeoutSeconds, request.Deadline, request.WebhookUrl, request.WebhookSecret, idempotencyKey),
+                request.Input, request.MaxRetries ?? 0, request.TimeoutSeconds, request.Deadline, request.WebhookUrl, request.WebhookSecret, idempotencyKey,
+                request.Resources?.ToAmounts()),
             new Submitter(caller.UserId(), caller.PermissionsOf()),
             cancellationToken);
         switch (result)
@@ -276,7 +278,18 @@ public sealed record CreateTaskRequest(
     [property: Range(1, int.MaxValue)] int? TimeoutSeconds = null,
     DateTimeOffset? Deadline = null,
     [property: StringLength(2000)] string? WebhookUrl = null,
-    [property: StringLength(256)] string? WebhookSecret = null);
+    [property: StringLength(256)] string? WebhookSecret = null,
+    TaskResources? Resources = null);
+
+/// <summary>What a task needs while it runs; it waits until the resource arbiter grants it.</summary>
+public sealed record TaskResources(
+    [property: Range(0, 1_000_000)] double CpuCores = 0,
+    [property: Range(0, long.MaxValue)] long MemoryMb = 0,
+    [property: Range(0, 1024)] int GpuCount = 0,
+    IReadOnlyDictionary<string, double>? Custom = null)
+{
+    public ResourceAmounts ToAmounts() => new(CpuCores, MemoryMb, GpuCount, Custom ?? new Dictionary<string, double>());
+}
 
 public sealed record TaskQuery(
     [FromQuery(Name = "status")] string? Status = null,

@@ -1200,6 +1200,100 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                     b.ToTable("orchestration_sessions", (string)null);
                 });
 
+            modelBuilder.Entity("Sutazai.Core.Resources.ResourceAllocation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<double>("CpuCores")
+                        .HasColumnType("double precision")
+                        .HasColumnName("cpu_cores");
+
+                    b.Property<string>("Custom")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("custom");
+
+                    b.Property<int>("DurationMinutes")
+                        .HasColumnType("integer")
+                        .HasColumnName("duration_minutes");
+
+                    b.Property<DateTimeOffset?>("EndedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("ended_at");
+
+                    b.Property<DateTimeOffset?>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<int>("GpuCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("gpu_count");
+
+                    b.Property<DateTimeOffset?>("GrantedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("granted_at");
+
+                    b.Property<long>("MemoryMb")
+                        .HasColumnType("bigint")
+                        .HasColumnName("memory_mb");
+
+                    b.Property<int>("Priority")
+                        .HasColumnType("integer")
+                        .HasColumnName("priority");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("RequestId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("request_id");
+
+                    b.Property<DateTimeOffset>("RequestedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("requested_at");
+
+                    b.Property<string>("Requester")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("requester");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("status");
+
+                    b.Property<Guid?>("TaskId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("task_id");
+
+                    b.Property<Guid?>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_resource_allocations");
+
+                    b.HasIndex("RequestId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_resource_allocations_request_id");
+
+                    b.HasIndex("TaskId")
+                        .HasDatabaseName("ix_resource_allocations_task_id");
+
+                    b.HasIndex("Status", "Priority", "RequestedAt")
+                        .HasDatabaseName("ix_resource_allocations_status_priority_requested_at");
+
+                    b.ToTable("resource_allocations", (string)null);
+                });
+
             modelBuilder.Entity("Sutazai.Core.Tasks.AgentExecution", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1386,6 +1480,10 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                         .IsRequired()
                         .HasColumnType("text[]")
                         .HasColumnName("required_capabilities");
+
+                    b.Property<string>("ResourceNeedsJson")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("resource_needs");
 
                     b.Property<string>("ResultJson")
                         .HasColumnType("jsonb")
@@ -1682,6 +1780,15 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                         .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_orchestration_sessions_users_user_id");
+                });
+
+            modelBuilder.Entity("Sutazai.Core.Resources.ResourceAllocation", b =>
+                {
+                    b.HasOne("Sutazai.Core.Tasks.TaskItem", null)
+                        .WithMany()
+                        .HasForeignKey("TaskId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .HasConstraintName("fk_resource_allocations_tasks_task_id");
                 });
 
             modelBuilder.Entity("Sutazai.Core.Tasks.AgentExecution", b =>

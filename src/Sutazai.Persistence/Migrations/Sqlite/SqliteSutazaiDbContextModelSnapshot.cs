@@ -1186,6 +1186,100 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                     b.ToTable("orchestration_sessions", (string)null);
                 });
 
+            modelBuilder.Entity("Sutazai.Core.Resources.ResourceAllocation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<double>("CpuCores")
+                        .HasColumnType("REAL")
+                        .HasColumnName("cpu_cores");
+
+                    b.Property<string>("Custom")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("custom");
+
+                    b.Property<int>("DurationMinutes")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("duration_minutes");
+
+                    b.Property<long?>("EndedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("ended_at");
+
+                    b.Property<long?>("ExpiresAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("expires_at");
+
+                    b.Property<int>("GpuCount")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("gpu_count");
+
+                    b.Property<long?>("GrantedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("granted_at");
+
+                    b.Property<long>("MemoryMb")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("memory_mb");
+
+                    b.Property<int>("Priority")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("priority");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("RequestId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("request_id");
+
+                    b.Property<long>("RequestedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("requested_at");
+
+                    b.Property<string>("Requester")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("requester");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<Guid?>("TaskId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("task_id");
+
+                    b.Property<Guid?>("UserId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_resource_allocations");
+
+                    b.HasIndex("RequestId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_resource_allocations_request_id");
+
+                    b.HasIndex("TaskId")
+                        .HasDatabaseName("ix_resource_allocations_task_id");
+
+                    b.HasIndex("Status", "Priority", "RequestedAt")
+                        .HasDatabaseName("ix_resource_allocations_status_priority_requested_at");
+
+                    b.ToTable("resource_allocations", (string)null);
+                });
+
             modelBuilder.Entity("Sutazai.Core.Tasks.AgentExecution", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1370,6 +1464,10 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .IsRequired()
                         .HasColumnType("TEXT")
                         .HasColumnName("required_capabilities");
+
+                    b.Property<string>("ResourceNeedsJson")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("resource_needs");
 
                     b.Property<string>("ResultJson")
                         .HasColumnType("TEXT")
@@ -1666,6 +1764,15 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_orchestration_sessions_users_user_id");
+                });
+
+            modelBuilder.Entity("Sutazai.Core.Resources.ResourceAllocation", b =>
+                {
+                    b.HasOne("Sutazai.Core.Tasks.TaskItem", null)
+                        .WithMany()
+                        .HasForeignKey("TaskId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .HasConstraintName("fk_resource_allocations_tasks_task_id");
                 });
 
             modelBuilder.Entity("Sutazai.Core.Tasks.AgentExecution", b =>
