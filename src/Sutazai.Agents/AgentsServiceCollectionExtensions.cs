@@ -22,6 +22,7 @@ public static class AgentsServiceCollectionExtensions
         services.AddSingleton<IAgent>(sp => new HardwareResourceOptimizer(
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<HardwareOptimizerOptions>>()));
         services.AddSingleton<IAgent, TaskAssignmentCoordinator>();
+        services.AddSingleton<IAgent, MultiAgentCoordinator>();
         services.AddSingleton<IAgent, ResourceArbitrationAgent>();
         services.AddSingleton<IAgent, OllamaIntegrationSpecialist>();
         services.AddSingleton<IAgent, AiMetricsExporter>();

@@ -30,6 +30,32 @@ public sealed class ExternalAgent : IAsyncDisposable
 
     public ConcurrentQueue<Guid> Cancelled { get; } = new();
 
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new(StringComparer.Ordinal);
+    private TaskCompletionSource _called = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Lets every "gate" call waiting on <paramref name="gate"/> (and any later one) finish.</summary>
+    public void Open(string gate) => Gate(gate).TrySetResult();
+
+    /// <summary>Waits, without polling, until at least <paramref name="count"/> calls matching <paramref name="match"/> arrived.</summary>
+    public async Task<IReadOnlyList<Call>> WaitForCallsAsync(Func<Call, bool> match, int count, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var next = Volatile.Read(ref _called).Task;
+            var calls = Calls.Where(match).ToList();
+            if (calls.Count >= count)
+            {
+                return calls;
+            }
+
+            await next.WaitAsync(timeout.Token);
+        }
+    }
+
+    private TaskCompletionSource Gate(string gate) => _gates.GetOrAdd(gate, _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
+
     /// <summary>What GET /health answers; 503 when false.</summary>
     public bool Healthy { get; set; } = true;
 
@@ -62,6 +88,7 @@ public sealed class ExternalAgent : IAsyncDisposable
             body.GetProperty("attempt").GetInt32());
         Calls.Enqueue(call);
         Started.TrySetResult(call);
+        Interlocked.Exchange(ref _called, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         switch (call.Action)
         {
             case "echo":
@@ -75,6 +102,18 @@ public sealed class ExternalAgent : IAsyncDisposable
                 return Results.Ok(new { status = "failed", error = "input rejected: 'amount' must be positive", retryable = false });
             case "break":
                 return Results.StatusCode(500);
+            case "gate":
+                try
+                {
+                    await Gate(call.Input.GetProperty("gate").GetString()!).Task.WaitAsync(context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    Cancelled.Enqueue(call.TaskId);
+                    return Results.Empty;
+                }
+
+                return Results.Ok(new { status = "completed", output = new { passed = call.Input.GetProperty("gate").GetString() } });
             case "hang":
                 try
                 {

@@ -48,7 +48,7 @@ public class TaskFixture<TStore> : ServerFixture<TStore>
             description = "test agent over HTTP",
             endpoint = Agent.Address.ToString(),
             capabilities = new[] { capability },
-            actions = actions ?? ["echo", "flaky", "reject", "break", "hang"],
+            actions = actions ?? ["echo", "flaky", "reject", "break", "hang", "gate"],
             max_concurrency = maxConcurrency,
         }, Cancellation);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);

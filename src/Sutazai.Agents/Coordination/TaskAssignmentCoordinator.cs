@@ -66,9 +66,7 @@ public sealed class TaskAssignmentCoordinator : BuiltInAgent
                 priority = accepted.Task.Priority,
                 queued_at = accepted.Task.CreatedAt,
             }),
-            SubmissionResult.Invalid invalid => AgentResult.Failure("The task is not valid: " + string.Join("; ", invalid.Errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}"))),
-            SubmissionResult.Forbidden forbidden => AgentResult.Failure(forbidden.Detail),
-            _ => AgentResult.Failure("The task could not be submitted."),
+            _ => AgentResult.Failure(result.Refusal!),
         };
     }
 

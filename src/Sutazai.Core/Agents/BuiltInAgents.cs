@@ -21,7 +21,8 @@ public static class BuiltInAgents
             ["task-assignment", "task-routing", "queue-management", "task-statistics"]),
         new(MultiAgentCoordinator, 8587,
             "Runs workflows of dependent tasks across agents and reports their live status.",
-            ["workflow-execution", "dag-scheduling", "multi-agent-coordination"]),
+            ["workflow-execution", "dag-scheduling", "multi-agent-coordination"],
+            MaxConcurrency: 32),
         new(ResourceArbitrationAgent, 8588,
             "Allocates CPU, memory, GPU and custom resources as leases with priority, expiry and fair sharing.",
             ["resource-allocation", "resource-release", "resource-usage", "task-admission"]),
@@ -37,4 +38,5 @@ public static class BuiltInAgents
     ];
 }
 
-public sealed record BuiltInAgentDefinition(string Name, int OriginalPort, string Description, IReadOnlyList<string> Capabilities);
+/// <param name="MaxConcurrency">How many of its tasks run at once on a node when first seeded (a workflow run mostly waits for its tasks).</param>
+public sealed record BuiltInAgentDefinition(string Name, int OriginalPort, string Description, IReadOnlyList<string> Capabilities, int MaxConcurrency = 4);

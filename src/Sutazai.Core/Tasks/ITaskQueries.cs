@@ -9,6 +9,11 @@ public interface ITaskQueries
     /// <summary>Tasks assigned to or running on an agent now, oldest first.</summary>
     Task<IReadOnlyList<TaskItem>> ActiveAsync(int limit, CancellationToken cancellationToken);
 
+    Task<TaskItem?> FindAsync(Guid taskId, CancellationToken cancellationToken);
+
+    /// <summary>The user's tasks created with any of these idempotency keys.</summary>
+    Task<IReadOnlyList<TaskItem>> ByIdempotencyKeysAsync(Guid? userId, IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
+
     /// <summary>How many tasks are in each state, and what finished since <paramref name="since"/>.</summary>
     Task<TaskStatistics> StatisticsAsync(DateTimeOffset since, CancellationToken cancellationToken);
 }

@@ -63,6 +63,21 @@ public sealed class TaskEventHub
 
         public IAsyncEnumerable<TaskChange> ReadAllAsync(CancellationToken cancellationToken) => _channel.Reader.ReadAllAsync(cancellationToken);
 
+        /// <summary>Waits until at least one change arrived, and takes all that did; false once the subscription ended.</summary>
+        public async ValueTask<bool> WaitForChangesAsync(CancellationToken cancellationToken)
+        {
+            if (!await _channel.Reader.WaitToReadAsync(cancellationToken))
+            {
+                return false;
+            }
+
+            while (_channel.Reader.TryRead(out _))
+            {
+            }
+
+            return true;
+        }
+
         public void Dispose()
         {
             _hub.Remove(this);

@@ -34,6 +34,14 @@ public abstract record SubmissionResult
     public sealed record Invalid(IReadOnlyDictionary<string, string[]> Errors) : SubmissionResult;
 
     public sealed record Forbidden(string Detail) : SubmissionResult;
+
+    /// <summary>Why the task was not accepted, in one line; null when it was.</summary>
+    public string? Refusal => this switch
+    {
+        Invalid invalid => "The task is not valid: " + string.Join("; ", invalid.Errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")),
+        Forbidden forbidden => forbidden.Detail,
+        _ => null,
+    };
 }
 
 /// <summary>Checks a task request against the agents and limits, stores it, and wakes the dispatcher.</summary>
@@ -195,5 +203,26 @@ public sealed class TaskSubmissions(
         }
 
         return new SubmissionResult.Accepted(creation.Task, creation.Created);
+    }
+
+    /// <summary>
+    /// Cancels a task: a queued one ends now; a running one is stopped through its agent's cancellation token here,
+    /// or by its node at the next lease renewal.
+    /// </summary>
+    public async Task<CancelResult> CancelAsync(TaskItem task, string reason, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var result = await store.CancelAsync(task.Id, reason, now, t => TaskWebhooks.For(t, now), cancellationToken);
+        switch (result)
+        {
+            case CancelResult.Cancelled:
+                events.Publish(new TaskChange(task.Id, task.UserId, TaskState.Cancelled, reason, now, null, task.Attempt));
+                break;
+            case CancelResult.CancelRequested:
+                engine.CancelLocal(task.Id, reason);
+                break;
+        }
+
+        return result;
     }
 }

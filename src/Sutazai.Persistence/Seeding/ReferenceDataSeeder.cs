@@ -33,6 +33,7 @@ public sealed class ReferenceDataSeeder(IOptions<ModelOptions> models, TimeProvi
                 Description = agent.Description,
                 Port = agent.OriginalPort,
                 Capabilities = [.. agent.Capabilities],
+                MaxConcurrency = agent.MaxConcurrency,
                 CreatedAt = now,
                 UpdatedAt = now,
             });

@@ -24,6 +24,20 @@ public sealed class EfTaskQueries(IDbContextFactory<SutazaiDbContext> contexts) 
             .ToListAsync(cancellationToken);
     }
 
+    public async Task<TaskItem?> FindAsync(Guid taskId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.Tasks.AsNoTracking().SingleOrDefaultAsync(t => t.Id == taskId, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<TaskItem>> ByIdempotencyKeysAsync(Guid? userId, IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.Tasks.AsNoTracking()
+            .Where(t => t.UserId == userId && t.IdempotencyKey != null && keys.Contains(t.IdempotencyKey))
+            .ToListAsync(cancellationToken);
+    }
+
     public async Task<TaskStatistics> StatisticsAsync(DateTimeOffset since, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);

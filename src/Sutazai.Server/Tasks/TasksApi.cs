@@ -137,30 +137,20 @@ public static class TasksApi
         await FindAsync(db, id, caller, cancellationToken) is { } task ? TypedResults.Ok(View(task, agents)) : Missing(id);
 
     private static async Task<Results<Accepted<TaskActionView>, ProblemHttpResult>> CancelAsync(
-        Guid id, ClaimsPrincipal caller, SutazaiDbContext db, ITaskStore store, TaskEngine engine, TaskEventHub events, TimeProvider time, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal caller, SutazaiDbContext db, TaskSubmissions submissions, CancellationToken cancellationToken)
     {
         if (await FindAsync(db, id, caller, cancellationToken) is not { } task)
         {
             return Missing(id);
         }
 
-        var now = time.GetUtcNow();
-        var reason = $"cancelled by {caller.Username()}";
-        var result = await store.CancelAsync(id, reason, now, t => TaskWebhooks.For(t, now), cancellationToken);
-        switch (result)
+        return await submissions.CancelAsync(task, $"cancelled by {caller.Username()}", cancellationToken) switch
         {
-            case CancelResult.Cancelled:
-                events.Publish(new TaskChange(id, task.UserId, TaskState.Cancelled, reason, now, null, task.Attempt));
-                return TypedResults.Accepted($"/api/v1/tasks/{id}", new TaskActionView(id, "cancelled"));
-            case CancelResult.CancelRequested:
-                // Stopped here at once when it runs here; otherwise its node sees the request at its next lease renewal.
-                engine.CancelLocal(id, reason);
-                return TypedResults.Accepted($"/api/v1/tasks/{id}", new TaskActionView(id, "cancel_requested"));
-            case CancelResult.AlreadyFinished:
-                return Problems.Conflict($"Task {id} has already finished ({task.Status}).");
-            default:
-                return Missing(id);
-        }
+            CancelResult.Cancelled => TypedResults.Accepted($"/api/v1/tasks/{id}", new TaskActionView(id, "cancelled")),
+            CancelResult.CancelRequested => TypedResults.Accepted($"/api/v1/tasks/{id}", new TaskActionView(id, "cancel_requested")),
+            CancelResult.AlreadyFinished => Problems.Conflict($"Task {id} has already finished ({task.Status})."),
+            _ => Missing(id),
+        };
     }
 
     private static async Task<Results<Accepted<TaskActionView>, ProblemHttpResult>> RetryAsync(
