@@ -4,6 +4,7 @@ using Sutazai.Agents.BuiltIn;
 using Sutazai.Agents.Coordination;
 using Sutazai.Agents.Hardware;
 using Sutazai.Agents.Http;
+using Sutazai.Agents.Orchestration;
 using Sutazai.Agents.Resources;
 using Sutazai.Core;
 using Sutazai.Core.Agents;
@@ -24,6 +25,7 @@ public static class AgentsServiceCollectionExtensions
         services.AddSingleton<IAgent, TaskAssignmentCoordinator>();
         services.AddSingleton<IAgent, MultiAgentCoordinator>();
         services.AddSingleton<IAgent, ResourceArbitrationAgent>();
+        services.AddSingleton<IAgent, AiAgentOrchestrator>();
         services.AddSingleton<IAgent, OllamaIntegrationSpecialist>();
         services.AddSingleton<IAgent, AiMetricsExporter>();
         return services;

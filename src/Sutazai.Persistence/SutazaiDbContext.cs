@@ -12,6 +12,7 @@ using Sutazai.Persistence.Agents;
 using Sutazai.Persistence.Content;
 using Sutazai.Persistence.Identity;
 using Sutazai.Persistence.Monitoring;
+using Sutazai.Persistence.Orchestration;
 using Sutazai.Persistence.Resources;
 using Sutazai.Persistence.Tasks;
 
@@ -46,6 +47,8 @@ public abstract class SutazaiDbContext(DbContextOptions options) : DbContext(opt
     public DbSet<KnowledgeDocument> KnowledgeDocuments => Set<KnowledgeDocument>();
     public DbSet<ChatHistoryEntry> ChatHistory => Set<ChatHistoryEntry>();
     public DbSet<OrchestrationSession> OrchestrationSessions => Set<OrchestrationSession>();
+    public DbSet<AgentInteraction> AgentInteractions => Set<AgentInteraction>();
+    public DbSet<AgentClaim> AgentClaims => Set<AgentClaim>();
     public DbSet<SystemMetric> SystemMetrics => Set<SystemMetric>();
     public DbSet<ApiUsageLog> ApiUsageLogs => Set<ApiUsageLog>();
     public DbSet<SystemAlert> SystemAlerts => Set<SystemAlert>();
@@ -68,6 +71,7 @@ public abstract class SutazaiDbContext(DbContextOptions options) : DbContext(opt
         ContentModel.Configure(modelBuilder, json);
         MonitoringModel.Configure(modelBuilder, json);
         ResourcesModel.Configure(modelBuilder, json);
+        OrchestrationModel.Configure(modelBuilder, json);
     }
 }
 

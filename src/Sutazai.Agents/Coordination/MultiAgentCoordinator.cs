@@ -113,15 +113,7 @@ public sealed class MultiAgentCoordinator : BuiltInAgent
                 if (plan.Start.Count == 0)
                 {
                     // Wait for one of its tasks to change here, or look again after a while (they may run elsewhere).
-                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    using var recheck = Time.CreateTimer(_ => wait.Cancel(), null, Recheck, Timeout.InfiniteTimeSpan);
-                    try
-                    {
-                        await changes.WaitForChangesAsync(wait.Token);
-                    }
-                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                    {
-                    }
+                    await changes.WaitForChangesAsync(Recheck, Time, cancellationToken);
                 }
             }
         }

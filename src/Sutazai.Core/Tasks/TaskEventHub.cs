@@ -63,10 +63,22 @@ public sealed class TaskEventHub
 
         public IAsyncEnumerable<TaskChange> ReadAllAsync(CancellationToken cancellationToken) => _channel.Reader.ReadAllAsync(cancellationToken);
 
-        /// <summary>Waits until at least one change arrived, and takes all that did; false once the subscription ended.</summary>
-        public async ValueTask<bool> WaitForChangesAsync(CancellationToken cancellationToken)
+        /// <summary>
+        /// Waits until at least one change arrived (and takes all that did), or <paramref name="atMost"/> passed.
+        /// </summary>
+        /// <returns>True when changes were heard.</returns>
+        public async Task<bool> WaitForChangesAsync(TimeSpan atMost, TimeProvider time, CancellationToken cancellationToken)
         {
-            if (!await _channel.Reader.WaitToReadAsync(cancellationToken))
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var timer = time.CreateTimer(_ => wait.Cancel(), null, atMost, Timeout.InfiniteTimeSpan);
+            try
+            {
+                if (!await _channel.Reader.WaitToReadAsync(wait.Token))
+                {
+                    return false;
+                }
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 return false;
             }

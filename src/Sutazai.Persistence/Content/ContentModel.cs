@@ -3,11 +3,10 @@ using Sutazai.Core.Chat;
 using Sutazai.Core.Identity;
 using Sutazai.Core.Knowledge;
 using Sutazai.Core.Models;
-using Sutazai.Core.Orchestration;
 
 namespace Sutazai.Persistence.Content;
 
-/// <summary>Models, knowledge, chat history and orchestration sessions: what agents work with and produce.</summary>
+/// <summary>Models, knowledge and chat history: what agents work with and produce.</summary>
 internal static class ContentModel
 {
     public static void Configure(ModelBuilder model, JsonColumns json)
@@ -55,17 +54,6 @@ internal static class ContentModel
             chat.Property(c => c.AgentUsed).HasMaxLength(ModelLimits.Name);
             chat.HasIndex(c => new { c.UserId, c.CreatedAt });
             chat.HasOne<User>().WithMany().HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.SetNull);
-        });
-
-        model.Entity<OrchestrationSession>(session =>
-        {
-            session.ToTable("orchestration_sessions");
-            session.Property(s => s.Name).HasColumnName("session_name").HasMaxLength(ModelLimits.Name);
-            session.Property(s => s.Strategy).HasMaxLength(32);
-            session.Property(s => s.Status).HasMaxLength(32);
-            json.Apply(session.Property(s => s.ResultJson).HasColumnName("result"));
-            session.HasIndex(s => new { s.Status, s.CreatedAt });
-            session.HasOne<User>().WithMany().HasForeignKey(s => s.UserId).OnDelete(DeleteBehavior.SetNull);
         });
     }
 }

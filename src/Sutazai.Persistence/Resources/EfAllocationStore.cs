@@ -10,8 +10,6 @@ namespace Sutazai.Persistence.Resources;
 /// </summary>
 public sealed class EfAllocationStore(IDbContextFactory<SutazaiDbContext> contexts) : IAllocationStore
 {
-    private const long PoolLockKey = 0x5A7A_A100_0002;
-
     public Task<ResourceAllocation> RequestAsync(ResourceAllocation request, ResourceAmounts capacity, DateTimeOffset now, CancellationToken cancellationToken) =>
         InLockAsync(async db =>
         {
@@ -155,17 +153,6 @@ public sealed class EfAllocationStore(IDbContextFactory<SutazaiDbContext> contex
         return decision.Grant;
     }
 
-    private async Task<T> InLockAsync<T>(Func<SutazaiDbContext, Task<T>> work, CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        if (db.Database.IsNpgsql())
-        {
-            await db.Database.ExecuteSqlRawAsync($"SELECT pg_advisory_xact_lock({PoolLockKey})", cancellationToken);
-        }
-
-        var result = await work(db);
-        await transaction.CommitAsync(cancellationToken);
-        return result;
-    }
+    private Task<T> InLockAsync<T>(Func<SutazaiDbContext, Task<T>> work, CancellationToken cancellationToken) =>
+        SerializedWork.RunAsync(contexts, SerializedWork.ResourcePool, work, cancellationToken);
 }

@@ -1125,6 +1125,174 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                     b.ToTable("system_metrics", (string)null);
                 });
 
+            modelBuilder.Entity("Sutazai.Core.Orchestration.AgentClaim", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Agent")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("agent");
+
+                    b.PrimitiveCollection<List<string>>("ConflictsWith")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("conflicts_with");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("EndedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("ended_at");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("Mode")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("mode");
+
+                    b.Property<string>("Purpose")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("purpose");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("status");
+
+                    b.Property<string>("Target")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("target");
+
+                    b.Property<Guid?>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_agent_claims");
+
+                    b.HasIndex("UserId")
+                        .HasDatabaseName("ix_agent_claims_user_id");
+
+                    b.HasIndex("Status", "CreatedAt")
+                        .HasDatabaseName("ix_agent_claims_status_created_at");
+
+                    b.HasIndex("Status", "Target")
+                        .HasDatabaseName("ix_agent_claims_status_target");
+
+                    b.ToTable("agent_claims", (string)null);
+                });
+
+            modelBuilder.Entity("Sutazai.Core.Orchestration.AgentInteraction", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset?>("ClosedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("closed_at");
+
+                    b.Property<string>("CorrelationId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("correlation_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("DataJson")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("data");
+
+                    b.Property<DateTimeOffset?>("Deadline")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deadline");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<string>("InteractionId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("interaction_id");
+
+                    b.Property<string>("SourceAgent")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("source_agent");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("status");
+
+                    b.Property<string>("TargetAgent")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("target_agent");
+
+                    b.Property<Guid?>("TaskId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("task_id");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("type");
+
+                    b.Property<Guid?>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_agent_interactions");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_agent_interactions_created_at");
+
+                    b.HasIndex("InteractionId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_agent_interactions_interaction_id");
+
+                    b.HasIndex("UserId")
+                        .HasDatabaseName("ix_agent_interactions_user_id");
+
+                    b.HasIndex("CorrelationId", "CreatedAt")
+                        .HasDatabaseName("ix_agent_interactions_correlation_id_created_at");
+
+                    b.ToTable("agent_interactions", (string)null);
+                });
+
             modelBuilder.Entity("Sutazai.Core.Orchestration.OrchestrationSession", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1771,6 +1939,24 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_knowledge_documents_vector_collections_collection_id");
+                });
+
+            modelBuilder.Entity("Sutazai.Core.Orchestration.AgentClaim", b =>
+                {
+                    b.HasOne("Sutazai.Core.Identity.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_agent_claims_users_user_id");
+                });
+
+            modelBuilder.Entity("Sutazai.Core.Orchestration.AgentInteraction", b =>
+                {
+                    b.HasOne("Sutazai.Core.Identity.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_agent_interactions_users_user_id");
                 });
 
             modelBuilder.Entity("Sutazai.Core.Orchestration.OrchestrationSession", b =>

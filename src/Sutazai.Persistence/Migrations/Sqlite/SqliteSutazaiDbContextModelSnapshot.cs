@@ -1111,6 +1111,174 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                     b.ToTable("system_metrics", (string)null);
                 });
 
+            modelBuilder.Entity("Sutazai.Core.Orchestration.AgentClaim", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Agent")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("agent");
+
+                    b.PrimitiveCollection<string>("ConflictsWith")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("conflicts_with");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<long?>("EndedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("ended_at");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("Mode")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("mode");
+
+                    b.Property<string>("Purpose")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("purpose");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<string>("Target")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("target");
+
+                    b.Property<Guid?>("UserId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_agent_claims");
+
+                    b.HasIndex("UserId")
+                        .HasDatabaseName("ix_agent_claims_user_id");
+
+                    b.HasIndex("Status", "CreatedAt")
+                        .HasDatabaseName("ix_agent_claims_status_created_at");
+
+                    b.HasIndex("Status", "Target")
+                        .HasDatabaseName("ix_agent_claims_status_target");
+
+                    b.ToTable("agent_claims", (string)null);
+                });
+
+            modelBuilder.Entity("Sutazai.Core.Orchestration.AgentInteraction", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<long?>("ClosedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("closed_at");
+
+                    b.Property<string>("CorrelationId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("correlation_id");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("DataJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("data");
+
+                    b.Property<long?>("Deadline")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("deadline");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error");
+
+                    b.Property<string>("InteractionId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("interaction_id");
+
+                    b.Property<string>("SourceAgent")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("source_agent");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<string>("TargetAgent")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("target_agent");
+
+                    b.Property<Guid?>("TaskId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("task_id");
+
+                    b.Property<string>("Type")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("type");
+
+                    b.Property<Guid?>("UserId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_agent_interactions");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_agent_interactions_created_at");
+
+                    b.HasIndex("InteractionId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_agent_interactions_interaction_id");
+
+                    b.HasIndex("UserId")
+                        .HasDatabaseName("ix_agent_interactions_user_id");
+
+                    b.HasIndex("CorrelationId", "CreatedAt")
+                        .HasDatabaseName("ix_agent_interactions_correlation_id_created_at");
+
+                    b.ToTable("agent_interactions", (string)null);
+                });
+
             modelBuilder.Entity("Sutazai.Core.Orchestration.OrchestrationSession", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1755,6 +1923,24 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_knowledge_documents_vector_collections_collection_id");
+                });
+
+            modelBuilder.Entity("Sutazai.Core.Orchestration.AgentClaim", b =>
+                {
+                    b.HasOne("Sutazai.Core.Identity.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_agent_claims_users_user_id");
+                });
+
+            modelBuilder.Entity("Sutazai.Core.Orchestration.AgentInteraction", b =>
+                {
+                    b.HasOne("Sutazai.Core.Identity.User", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_agent_interactions_users_user_id");
                 });
 
             modelBuilder.Entity("Sutazai.Core.Orchestration.OrchestrationSession", b =>
