@@ -65,7 +65,7 @@ public abstract class TaskStoreConformance<TStore> : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_lapsed_lease_puts_the_task_back_until_its_retries_are_used_up()
+    public async Task A_lapsed_lease_puts_the_task_back_until_its_retries_and_the_lapse_allowance_are_used_up()
     {
         var task = await CreateAsync("lapsing", maxRetries: 1);
         var agent = await AgentAsync();
@@ -73,12 +73,15 @@ public abstract class TaskStoreConformance<TStore> : IAsyncLifetime
         await Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "first")], "dead-node", now, now.AddSeconds(10), Cancellation);
         await Tasks.StartAsync(task.Id, "dead-node", now, Cancellation);
 
-        var first = await Tasks.RequeueLapsedAsync(now.AddSeconds(11), _ => null, Cancellation);
+        var first = await Tasks.RequeueLapsedAsync(now.AddSeconds(11), 1, _ => null, Cancellation);
         await Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "second")], "dead-node", now, now.AddSeconds(20), Cancellation);
-        var second = await Tasks.RequeueLapsedAsync(now.AddSeconds(21), _ => null, Cancellation);
+        var second = await Tasks.RequeueLapsedAsync(now.AddSeconds(21), 1, _ => null, Cancellation);
+        await Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "third")], "dead-node", now, now.AddSeconds(30), Cancellation);
+        var third = await Tasks.RequeueLapsedAsync(now.AddSeconds(31), 1, _ => null, Cancellation);
 
         Assert.Equal([task.Id], first);
-        Assert.Empty(second);
+        Assert.Equal([task.Id], second);
+        Assert.Empty(third);
         await using var db = await _harness.Contexts.CreateDbContextAsync(Cancellation);
         var stored = await db.Tasks.AsNoTracking().SingleAsync(t => t.Id == task.Id, Cancellation);
         Assert.Equal(TaskState.Failed, stored.Status);

@@ -124,6 +124,13 @@ public sealed class ServerProcess : IAsyncDisposable
         return await WaitForExitAsync(timeout, cancellationToken);
     }
 
+    /// <summary>Kills the server outright (SIGKILL): no shutdown, no cleanup, leases left as they were.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         await _process.WaitForExitAsync(cancellationToken).WaitAsync(timeout, cancellationToken);

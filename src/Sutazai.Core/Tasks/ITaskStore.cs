@@ -43,7 +43,8 @@ public interface ITaskStore
     /// retries are used up (so a task that kills its node cannot loop forever).
     /// </summary>
     /// <returns>The tasks put back.</returns>
-    Task<IReadOnlyList<Guid>> RequeueLapsedAsync(DateTimeOffset now, Func<TaskItem, WebhookDelivery?> webhook, CancellationToken cancellationToken);
+    /// <param name="lapseAllowance">Attempts allowed beyond the task's retries when its lease lapsed.</param>
+    Task<IReadOnlyList<Guid>> RequeueLapsedAsync(DateTimeOffset now, int lapseAllowance, Func<TaskItem, WebhookDelivery?> webhook, CancellationToken cancellationToken);
 
     /// <summary>Cancels a task that has not started, or flags a running one so its node stops it.</summary>
     /// <param name="webhook">Builds the delivery for a task cancelled here and now, when it has a webhook.</param>

@@ -415,7 +415,7 @@ public sealed partial class TaskEngine : BackgroundService
             CancelLocal(id, "this node lost its lease on the task");
         }
 
-        var requeued = await _store.RequeueLapsedAsync(now, t => TaskWebhooks.For(t, now), cancellationToken);
+        var requeued = await _store.RequeueLapsedAsync(now, _options.LeaseLapseAllowance, t => TaskWebhooks.For(t, now), cancellationToken);
         foreach (var id in requeued)
         {
             LogRequeued(id);

@@ -35,6 +35,12 @@ public sealed class TaskOptions
 
     public int MaxRetriesLimit { get; set; } = 20;
 
+    /// <summary>
+    /// How many times a task whose node died under it is run again beyond its own retries: a crash is not the
+    /// task's failure, but a task that keeps killing its node must stop somewhere.
+    /// </summary>
+    public int LeaseLapseAllowance { get; set; } = 3;
+
     /// <summary>How often each agent's health is checked.</summary>
     public int HealthCheckSeconds { get; set; } = 15;
 }
@@ -62,6 +68,7 @@ public sealed class TaskOptionsValidator : IValidateOptions<TaskOptions>
         Range(nameof(options.RetryBaseDelaySeconds), options.RetryBaseDelaySeconds, 0, 3600);
         Range(nameof(options.RetryMaxDelaySeconds), options.RetryMaxDelaySeconds, options.RetryBaseDelaySeconds, 86_400);
         Range(nameof(options.MaxRetriesLimit), options.MaxRetriesLimit, 0, 1000);
+        Range(nameof(options.LeaseLapseAllowance), options.LeaseLapseAllowance, 0, 100);
         Range(nameof(options.HealthCheckSeconds), options.HealthCheckSeconds, 1, 3600);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

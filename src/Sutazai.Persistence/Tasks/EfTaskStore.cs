@@ -185,7 +185,7 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
             [.. ids.Except(held.Select(t => t.Id))]);
     }
 
-    public async Task<IReadOnlyList<Guid>> RequeueLapsedAsync(DateTimeOffset now, Func<TaskItem, WebhookDelivery?> webhook, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Guid>> RequeueLapsedAsync(DateTimeOffset now, int lapseAllowance, Func<TaskItem, WebhookDelivery?> webhook, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var lapsed = await db.Tasks.AsNoTracking()
@@ -198,7 +198,7 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
         {
             var reason = $"the lease of node {task.LeaseOwner} lapsed";
             var (next, why) = task.CancelRequested ? (TaskState.Cancelled, $"{reason} after cancellation was asked for")
-                : task.Attempt > task.MaxRetries ? (TaskState.Failed, $"{reason} and no retries are left")
+                : task.Attempt > task.MaxRetries + lapseAllowance ? (TaskState.Failed, $"{reason} and no retries are left")
                 : (TaskState.Queued, $"{reason}; queued again");
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             var terminal = next != TaskState.Queued;
