@@ -3,4 +3,5 @@ using Sutazai.Bench;
 
 var root = new RootCommand("SutazAI benchmarks: each scenario prints its figures.");
 root.Subcommands.Add(HttpScenario.Command());
+root.Subcommands.Add(TaskScenario.Command());
 return await root.Parse(args).InvokeAsync();

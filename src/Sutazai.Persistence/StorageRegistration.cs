@@ -63,12 +63,16 @@ public static class StorageRegistration
             ? new SqliteConnectionStringBuilder { DataSource = Path.Combine(platform.ResolvedDataDir, "sutazai.db") }.ToString()
             : storage.ConnectionString;
 
+    /// <summary>One write gate per database file in this process, shared by every context that opens it.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SqliteWriteGate> WriteGates = new(StringComparer.Ordinal);
+
     internal static DbContextOptionsBuilder ConfigureSqlite(DbContextOptionsBuilder builder, string connectionString, int commandTimeout) =>
         builder
             .UseSqlite(connectionString, sqlite => sqlite
                 .MigrationsAssembly(typeof(SqliteSutazaiDbContext).Assembly.FullName)
                 .MigrationsHistoryTable("__ef_migrations_history")
                 .CommandTimeout(commandTimeout))
+            .AddInterceptors(new SqliteConnectionSettings(commandTimeout * 1000), WriteGates.GetOrAdd(connectionString, _ => new SqliteWriteGate()))
             .UseSnakeCaseNamingConvention()
             .ConfigureWarnings(IgnoreSingleByKeyWarning);
 

@@ -61,7 +61,7 @@ public abstract class TaskStoreConformance<TStore> : IAsyncLifetime
 
         Assert.Equal(1, results.Sum(r => r.Count));
         await using var check = await _harness.Contexts.CreateDbContextAsync(Cancellation);
-        Assert.Equal(3, await check.TaskEvents.CountAsync(e => e.TaskId == task.Id, Cancellation));
+        Assert.Equal(4, await check.TaskEvents.CountAsync(e => e.TaskId == task.Id, Cancellation));
     }
 
     [Fact]
@@ -71,7 +71,6 @@ public abstract class TaskStoreConformance<TStore> : IAsyncLifetime
         var agent = await AgentAsync();
         var now = _harness.Time.GetUtcNow();
         await Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "first")], "dead-node", now, now.AddSeconds(10), Cancellation);
-        await Tasks.StartAsync(task.Id, "dead-node", now, Cancellation);
 
         var first = await Tasks.RequeueLapsedAsync(now.AddSeconds(11), 1, _ => null, Cancellation);
         await Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "second")], "dead-node", now, now.AddSeconds(20), Cancellation);

@@ -177,6 +177,11 @@ public sealed class AgentEntry
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
+    /// <summary>How many more tasks it could take now: none when it cannot run or is unhealthy.</summary>
+    public int FreeSlots => UnavailableReason is null && Definition.IsActive && Health != AgentHealthStatus.Unhealthy
+        ? Math.Max(0, Definition.MaxConcurrency - InFlight)
+        : 0;
+
     /// <summary>An agent with no declared actions takes any action.</summary>
     public bool Offers(string? action) => action is null || Implementation is { Actions.Count: 0 } || ActionNames.Contains(action);
 

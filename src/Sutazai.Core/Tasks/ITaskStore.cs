@@ -14,25 +14,26 @@ public interface ITaskStore
     /// </summary>
     Task<TaskCreation> CreateAsync(TaskItem task, CancellationToken cancellationToken);
 
-    /// <summary>Queued tasks that are due, in dispatch order, without claiming them.</summary>
+    /// <summary>Queued tasks that are due, in dispatch order, without claiming them: what routing reads, not their payloads.</summary>
     Task<IReadOnlyList<TaskItem>> PeekDispatchableAsync(DateTimeOffset now, int max, CancellationToken cancellationToken);
 
-    /// <summary>Moves each still-queued task to assigned with its agent, reason and a lease for this node.</summary>
-    /// <returns>The tasks this node now holds; tasks another node took first are left out.</returns>
+    /// <summary>
+    /// Moves each still-queued task to assigned with its agent, reason and a lease for this node, and on to running
+    /// (this node starts it at once): both transitions are stored, in one transaction for the whole batch.
+    /// </summary>
+    /// <returns>The tasks this node now runs; tasks another node took first are left out.</returns>
     Task<IReadOnlyList<TaskItem>> AssignAsync(IReadOnlyList<TaskAssignment> assignments, string node, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken);
 
     /// <summary>Leaves tasks queued, saying why nobody can take them, to be looked at again at their retry time.</summary>
     Task DeferAsync(IReadOnlyList<TaskDeferral> deferrals, CancellationToken cancellationToken);
 
-    /// <summary>Assigned to running, when this node still holds the lease.</summary>
-    Task<bool> StartAsync(Guid taskId, string node, DateTimeOffset now, CancellationToken cancellationToken);
-
     /// <summary>
-    /// Records the end of an attempt: its execution always, and the task's new state and webhook delivery when
-    /// this node still holds the lease (otherwise another node has taken the task over and its word counts).
+    /// Records the ends of attempts, in one transaction: each execution always, and each task's new state and
+    /// webhook delivery when this node still holds the lease (otherwise another node has taken the task over and
+    /// its word counts).
     /// </summary>
-    /// <returns>False when the lease was lost and the task was left alone.</returns>
-    Task<bool> FinishAsync(TaskOutcome outcome, string node, CancellationToken cancellationToken);
+    /// <returns>Per outcome, in order: false when the lease was lost and the task was left alone.</returns>
+    Task<IReadOnlyList<bool>> FinishAsync(IReadOnlyList<TaskOutcome> outcomes, string node, CancellationToken cancellationToken);
 
     /// <summary>Extends this node's leases on the given tasks.</summary>
     /// <returns>Those of them someone asked to cancel, and those this node no longer holds.</returns>

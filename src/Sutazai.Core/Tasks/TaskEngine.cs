@@ -22,6 +22,9 @@ public sealed partial class TaskEngine : BackgroundService
     private static readonly JsonElement EmptyInput = JsonDocument.Parse("{}").RootElement.Clone();
 
     private readonly ITaskStore _store;
+
+    /// <summary>Attempts that end together are stored together.</summary>
+    private readonly GroupCommit<TaskOutcome, bool> _finishes;
     private readonly AgentDirectory _agents;
     private readonly TaskEventHub _events;
     private readonly IAuditSink _audit;
@@ -57,6 +60,7 @@ public sealed partial class TaskEngine : BackgroundService
         _logger = logger;
         _options = options.Value;
         _node = platform.Value.ResolvedNodeName;
+        _finishes = new GroupCommit<TaskOutcome, bool>((outcomes, cancellationToken) => store.FinishAsync(outcomes, _node, cancellationToken));
         _agents.Changed += Wake;
     }
 
@@ -99,6 +103,7 @@ public sealed partial class TaskEngine : BackgroundService
         {
             // In-flight work sees the stopping token, records itself as queued again and lets go of its lease.
             await Task.WhenAll(_running.Values.Select(r => r.Completion));
+            await _finishes.DisposeAsync();
             await Task.WhenAll(maintenance, health).ContinueWith(_ => { }, TaskScheduler.Default);
         }
     }
@@ -109,9 +114,17 @@ public sealed partial class TaskEngine : BackgroundService
         using var ticker = new PeriodicTimer(TimeSpan.FromMilliseconds(_options.PollMilliseconds), _time);
         var tick = ticker.WaitForNextTickAsync(stoppingToken).AsTask();
         var wake = _wake.Reader.WaitToReadAsync(stoppingToken).AsTask();
+        var ticked = true;
         while (!stoppingToken.IsCancellationRequested)
         {
-            var free = _options.Workers - _running.Count;
+            // A round looks at no more tasks than the agents can take now. When none can take any, only the poll
+            // looks (to set aside tasks nobody can take, with their reason); a freed slot wakes the loop anyway.
+            var free = Math.Min(_options.Workers - _running.Count, _agents.Entries.Sum(a => a.FreeSlots));
+            if (free == 0 && ticked && _running.Count < _options.Workers)
+            {
+                free = 1;
+            }
+
             var round = new DispatchRound(0, 0);
             if (free > 0)
             {
@@ -138,7 +151,8 @@ public sealed partial class TaskEngine : BackgroundService
             {
                 var woken = await Task.WhenAny(tick, wake);
                 await woken;
-                if (woken == tick)
+                ticked = woken == tick;
+                if (ticked)
                 {
                     tick = ticker.WaitForNextTickAsync(stoppingToken).AsTask();
                 }
@@ -158,7 +172,8 @@ public sealed partial class TaskEngine : BackgroundService
     private async Task<DispatchRound> DispatchOnceAsync(int free, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        var candidates = await _store.PeekDispatchableAsync(now, free * 4, cancellationToken);
+        // Past the first few: tasks for a busy agent must not hide those another agent could take.
+        var candidates = await _store.PeekDispatchableAsync(now, Math.Max(free * 4, 32), cancellationToken);
         var assignments = new List<(TaskAssignment Assignment, AgentEntry Agent)>();
         var deferrals = new List<TaskDeferral>();
         foreach (var task in candidates)
@@ -216,9 +231,10 @@ public sealed partial class TaskEngine : BackgroundService
             }
 
             _events.Publish(new TaskChange(task.Id, task.UserId, TaskState.Assigned, assignment.Reason, now, agent.Definition.Name, task.Attempt));
+            _events.Publish(new TaskChange(task.Id, task.UserId, TaskState.Running, $"started on {_node}", now, agent.Definition.Name, task.Attempt));
             var running = new RunningTask();
             _running[task.Id] = running;
-            running.Completion = Task.Run(() => RunAsync(task, agent, running, cancellationToken), CancellationToken.None);
+            running.Completion = Task.Run(() => RunAsync(task, agent, running, now, cancellationToken), CancellationToken.None);
         }
 
         return new DispatchRound(won.Count, deferrals.Count);
@@ -237,32 +253,25 @@ public sealed partial class TaskEngine : BackgroundService
 
     private readonly record struct DispatchRound(int Assigned, int Deferred);
 
-    private async Task RunAsync(TaskItem task, AgentEntry agent, RunningTask running, CancellationToken stoppingToken)
+    /// <param name="started">When the task was stored as running (with its assignment).</param>
+    private async Task RunAsync(TaskItem task, AgentEntry agent, RunningTask running, DateTimeOffset started, CancellationToken stoppingToken)
     {
         try
         {
-            var started = _time.GetUtcNow();
             var timeout = TimeSpan.FromSeconds(task.TimeoutSeconds ?? _options.DefaultTimeoutSeconds);
             if (task.Deadline is { } deadline && deadline - started < timeout)
             {
                 timeout = deadline - started;
             }
 
-            // The clock starts before anyone is told the task runs, so nothing can happen "before" its timeout exists.
             using var timer = new CancellationTokenSource(timeout > TimeSpan.Zero ? timeout : TimeSpan.FromTicks(1), _time);
-            if (!await _store.StartAsync(task.Id, _node, started, CancellationToken.None))
-            {
-                return;
-            }
-
-            _events.Publish(new TaskChange(task.Id, task.UserId, TaskState.Running, $"started on {_node}", started, agent.Definition.Name, task.Attempt));
             var outcome = await ExecuteAsync(task, agent, running, started, timer, timeout, stoppingToken);
             task.Status = outcome.NextState;
             task.ResultJson = outcome.ResultJson;
             task.ErrorMessage = outcome.Error;
             task.CompletedAt = outcome.FinishedAt;
             var webhook = outcome.NextState is TaskState.Queued ? null : TaskWebhooks.For(task, outcome.FinishedAt);
-            if (await _store.FinishAsync(outcome with { Webhook = webhook }, _node, CancellationToken.None))
+            if (await _finishes.CommitAsync(outcome with { Webhook = webhook }))
             {
                 _events.Publish(new TaskChange(task.Id, task.UserId, outcome.NextState, outcome.Reason, outcome.FinishedAt, agent.Definition.Name, task.Attempt));
             }

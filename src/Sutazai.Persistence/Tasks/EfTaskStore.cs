@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Sutazai.Core;
 using Sutazai.Core.Tasks;
 
 namespace Sutazai.Persistence.Tasks;
@@ -8,12 +9,51 @@ namespace Sutazai.Persistence.Tasks;
 /// nodes race for a task exactly one wins, on SQLite and on PostgreSQL alike; each transition and its event
 /// commit together.
 /// </summary>
-public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : ITaskStore
+public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : ITaskStore, IAsyncDisposable, IDisposable
 {
     private static readonly TaskState[] Terminal = [TaskState.Completed, TaskState.Failed, TaskState.Cancelled, TaskState.TimedOut];
     private static readonly TaskState[] Held = [TaskState.Assigned, TaskState.Running];
 
-    public async Task<TaskCreation> CreateAsync(TaskItem task, CancellationToken cancellationToken)
+    /// <summary>Tasks submitted at the same moment are stored in one transaction.</summary>
+    private readonly GroupCommit<TaskItem, TaskCreation> _creations = new((batch, cancellationToken) => CreateBatchAsync(contexts, batch, cancellationToken));
+
+    public Task<TaskCreation> CreateAsync(TaskItem task, CancellationToken cancellationToken) => _creations.CommitAsync(task);
+
+    public ValueTask DisposeAsync() => _creations.DisposeAsync();
+
+    public void Dispose() => _creations.Dispose();
+
+    private static async Task<IReadOnlyList<TaskCreation>> CreateBatchAsync(IDbContextFactory<SutazaiDbContext> contexts, IReadOnlyList<TaskItem> batch, CancellationToken cancellationToken)
+    {
+        if (batch.Count > 1 && batch.All(t => t.IdempotencyKey is null))
+        {
+            try
+            {
+                await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+                foreach (var task in batch)
+                {
+                    Add(db, task);
+                }
+
+                await db.SaveChangesAsync(cancellationToken);
+                return [.. batch.Select(t => new TaskCreation(t, true))];
+            }
+            catch (DbUpdateException)
+            {
+                // One of them could not be stored: store each on its own, so only that one hears why.
+            }
+        }
+
+        var creations = new List<TaskCreation>(batch.Count);
+        foreach (var task in batch)
+        {
+            creations.Add(await CreateOneAsync(contexts, task, cancellationToken));
+        }
+
+        return creations;
+    }
+
+    private static async Task<TaskCreation> CreateOneAsync(IDbContextFactory<SutazaiDbContext> contexts, TaskItem task, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         if (task.IdempotencyKey is not null && await FindByKeyAsync(db, task, cancellationToken) is { } existing)
@@ -21,11 +61,7 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
             return new TaskCreation(existing, false);
         }
 
-        task.Status = TaskState.Queued;
-        db.Tasks.Add(task);
-        db.TaskEvents.AddRange(
-            new TaskEvent { TaskId = task.Id, FromStatus = null, ToStatus = TaskState.Created, Reason = "submitted", OccurredAt = task.CreatedAt },
-            new TaskEvent { TaskId = task.Id, FromStatus = TaskState.Created, ToStatus = TaskState.Queued, Reason = "waiting for an agent", OccurredAt = task.CreatedAt });
+        Add(db, task);
         try
         {
             await db.SaveChangesAsync(cancellationToken);
@@ -39,13 +75,44 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
         }
     }
 
+    private static void Add(SutazaiDbContext db, TaskItem task)
+    {
+        task.Status = TaskState.Queued;
+        db.Tasks.Add(task);
+        db.TaskEvents.AddRange(
+            new TaskEvent { TaskId = task.Id, FromStatus = null, ToStatus = TaskState.Created, Reason = "submitted", OccurredAt = task.CreatedAt },
+            new TaskEvent { TaskId = task.Id, FromStatus = TaskState.Created, ToStatus = TaskState.Queued, Reason = "waiting for an agent", OccurredAt = task.CreatedAt });
+    }
+
     public async Task<IReadOnlyList<TaskItem>> PeekDispatchableAsync(DateTimeOffset now, int max, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        // Only what routing and admission read: payloads and the submitter's permissions are loaded for the tasks
+        // actually assigned, not for every one looked at.
         return await db.Tasks.AsNoTracking()
             .Where(t => t.Status == TaskState.Queued && (t.NextAttemptAt == null || t.NextAttemptAt <= now))
             .OrderBy(t => t.DispatchScore)
             .Take(max)
+            .Select(t => new TaskItem
+            {
+                Id = t.Id,
+                Title = t.Title,
+                Description = t.Description,
+                Type = t.Type,
+                Action = t.Action,
+                AgentId = t.AgentId,
+                RequiredCapabilities = t.RequiredCapabilities,
+                UserId = t.UserId,
+                Status = t.Status,
+                Priority = t.Priority,
+                RoutingReason = t.RoutingReason,
+                Attempt = t.Attempt,
+                TimeoutSeconds = t.TimeoutSeconds,
+                Deadline = t.Deadline,
+                ResourceNeedsJson = t.ResourceNeedsJson,
+                CreatedAt = t.CreatedAt,
+                DispatchScore = t.DispatchScore,
+            })
             .ToListAsync(cancellationToken);
     }
 
@@ -65,7 +132,8 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
             var updated = await db.Tasks
                 .Where(t => t.Id == assignment.TaskId && t.Status == TaskState.Queued)
                 .ExecuteUpdateAsync(t => t
-                    .SetProperty(x => x.Status, TaskState.Assigned)
+                    .SetProperty(x => x.Status, TaskState.Running)
+                    .SetProperty(x => x.StartedAt, now)
                     .SetProperty(x => x.AgentId, assignment.AgentId)
                     .SetProperty(x => x.RoutingReason, assignment.Reason)
                     .SetProperty(x => x.LeaseOwner, node)
@@ -76,6 +144,7 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
             {
                 won.Add(assignment.TaskId);
                 db.TaskEvents.Add(new TaskEvent { TaskId = assignment.TaskId, FromStatus = TaskState.Queued, ToStatus = TaskState.Assigned, Reason = assignment.Reason, OccurredAt = now });
+                db.TaskEvents.Add(new TaskEvent { TaskId = assignment.TaskId, FromStatus = TaskState.Assigned, ToStatus = TaskState.Running, Reason = $"started on {node}", OccurredAt = now });
             }
         }
 
@@ -103,65 +172,53 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
         await transaction.CommitAsync(cancellationToken);
     }
 
-    public async Task<bool> StartAsync(Guid taskId, string node, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<bool>> FinishAsync(IReadOnlyList<TaskOutcome> outcomes, string node, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var updated = await db.Tasks
-            .Where(t => t.Id == taskId && t.Status == TaskState.Assigned && t.LeaseOwner == node)
-            .ExecuteUpdateAsync(t => t.SetProperty(x => x.Status, TaskState.Running).SetProperty(x => x.StartedAt, now), cancellationToken);
-        if (updated == 0)
+        var applied = new List<bool>(outcomes.Count);
+        foreach (var outcome in outcomes)
         {
-            return false;
-        }
-
-        db.TaskEvents.Add(new TaskEvent { TaskId = taskId, FromStatus = TaskState.Assigned, ToStatus = TaskState.Running, Reason = $"started on {node}", OccurredAt = now });
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return true;
-    }
-
-    public async Task<bool> FinishAsync(TaskOutcome outcome, string node, CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var terminal = Terminal.Contains(outcome.NextState);
-        var updated = await db.Tasks
-            .Where(t => t.Id == outcome.TaskId && Held.Contains(t.Status) && t.LeaseOwner == node)
-            .ExecuteUpdateAsync(t => t
-                .SetProperty(x => x.Status, outcome.NextState)
-                .SetProperty(x => x.ResultJson, outcome.ResultJson)
-                .SetProperty(x => x.ErrorMessage, outcome.Error)
-                .SetProperty(x => x.CompletedAt, terminal ? outcome.FinishedAt : null)
-                .SetProperty(x => x.NextAttemptAt, outcome.RetryAt)
-                .SetProperty(x => x.LeaseOwner, (string?)null)
-                .SetProperty(x => x.LeaseExpiresAt, (DateTimeOffset?)null)
-                .SetProperty(x => x.CancelRequested, false), cancellationToken);
-        db.AgentExecutions.Add(new AgentExecution
-        {
-            AgentId = outcome.AgentId,
-            TaskId = outcome.TaskId,
-            Attempt = outcome.Attempt,
-            Status = updated == 1 ? ExecutionStatus(outcome.NextState) : "superseded",
-            InputJson = outcome.InputJson,
-            OutputJson = outcome.ResultJson,
-            ErrorMessage = outcome.Error,
-            ExecutionTimeMs = (outcome.FinishedAt - outcome.StartedAt).TotalMilliseconds,
-            CreatedAt = outcome.StartedAt,
-            CompletedAt = outcome.FinishedAt,
-        });
-        if (updated == 1)
-        {
-            db.TaskEvents.Add(new TaskEvent { TaskId = outcome.TaskId, FromStatus = TaskState.Running, ToStatus = outcome.NextState, Reason = outcome.Reason, OccurredAt = outcome.FinishedAt });
-            if (outcome.Webhook is { } webhook)
+            var terminal = Terminal.Contains(outcome.NextState);
+            var updated = await db.Tasks
+                .Where(t => t.Id == outcome.TaskId && Held.Contains(t.Status) && t.LeaseOwner == node)
+                .ExecuteUpdateAsync(t => t
+                    .SetProperty(x => x.Status, outcome.NextState)
+                    .SetProperty(x => x.ResultJson, outcome.ResultJson)
+                    .SetProperty(x => x.ErrorMessage, outcome.Error)
+                    .SetProperty(x => x.CompletedAt, terminal ? outcome.FinishedAt : null)
+                    .SetProperty(x => x.NextAttemptAt, outcome.RetryAt)
+                    .SetProperty(x => x.LeaseOwner, (string?)null)
+                    .SetProperty(x => x.LeaseExpiresAt, (DateTimeOffset?)null)
+                    .SetProperty(x => x.CancelRequested, false), cancellationToken);
+            db.AgentExecutions.Add(new AgentExecution
             {
-                db.WebhookDeliveries.Add(webhook);
+                AgentId = outcome.AgentId,
+                TaskId = outcome.TaskId,
+                Attempt = outcome.Attempt,
+                Status = updated == 1 ? ExecutionStatus(outcome.NextState) : "superseded",
+                InputJson = outcome.InputJson,
+                OutputJson = outcome.ResultJson,
+                ErrorMessage = outcome.Error,
+                ExecutionTimeMs = (outcome.FinishedAt - outcome.StartedAt).TotalMilliseconds,
+                CreatedAt = outcome.StartedAt,
+                CompletedAt = outcome.FinishedAt,
+            });
+            if (updated == 1)
+            {
+                db.TaskEvents.Add(new TaskEvent { TaskId = outcome.TaskId, FromStatus = TaskState.Running, ToStatus = outcome.NextState, Reason = outcome.Reason, OccurredAt = outcome.FinishedAt });
+                if (outcome.Webhook is { } webhook)
+                {
+                    db.WebhookDeliveries.Add(webhook);
+                }
             }
+
+            applied.Add(updated == 1);
         }
 
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return updated == 1;
+        return applied;
     }
 
     public async Task<LeaseRenewal> RenewLeasesAsync(IReadOnlyCollection<Guid> taskIds, string node, DateTimeOffset leaseUntil, CancellationToken cancellationToken)

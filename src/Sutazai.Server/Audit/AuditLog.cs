@@ -1,15 +1,31 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Sutazai.Core;
 using Sutazai.Core.Identity;
 using Sutazai.Persistence;
 using Sutazai.Server.Identity;
 
 namespace Sutazai.Server.Audit;
 
-/// <summary>Writes audit entries, each in its own unit of work so a failing request cannot take its record with it.</summary>
-public sealed partial class AuditLog(IDbContextFactory<SutazaiDbContext> contexts, TimeProvider time, ILogger<AuditLog> logger) : IAuditSink
+/// <summary>
+/// Writes audit entries in their own unit of work, so a failing request cannot take its record with it. Entries
+/// written at the same moment share one transaction; each writer still waits until its entry is stored.
+/// </summary>
+public sealed partial class AuditLog(IDbContextFactory<SutazaiDbContext> contexts, TimeProvider time, ILogger<AuditLog> logger) : IAuditSink, IAsyncDisposable, IDisposable
 {
+    private readonly GroupCommit<AuditEntry, bool> _writes = new(async (entries, cancellationToken) =>
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        db.AuditLog.AddRange(entries);
+        await db.SaveChangesAsync(cancellationToken);
+        return [.. entries.Select(_ => true)];
+    });
+
+    public ValueTask DisposeAsync() => _writes.DisposeAsync();
+
+    public void Dispose() => _writes.Dispose();
+
     /// <summary>Records an entry an engine made, with no request behind it (an audited agent action, say).</summary>
     public async Task RecordAsync(AuditEntry entry, CancellationToken cancellationToken)
     {
@@ -50,10 +66,8 @@ public sealed partial class AuditLog(IDbContextFactory<SutazaiDbContext> context
     {
         try
         {
-            await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
-            db.AuditLog.Add(entry);
             // Not cancelled with the request: a client that hangs up must not erase the record of what it did.
-            await db.SaveChangesAsync(CancellationToken.None);
+            await _writes.CommitAsync(entry);
         }
         catch (Exception e) when (e is DbUpdateException or InvalidOperationException)
         {

@@ -1,0 +1,150 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Hangfire;
+using Hangfire.Common;
+using Hangfire.PostgreSql;
+using Hangfire.States;
+using Hangfire.Storage;
+using Hangfire.Storage.SQLite;
+
+namespace Sutazai.Bench;
+
+/// <summary>
+/// Hangfire 1.8 in this process with a no-op job, on SQLite (Hangfire.Storage.SQLite) or PostgreSQL
+/// (Hangfire.PostgreSql with LISTEN/NOTIFY long polling). Jobs are enqueued in-process, which spares Hangfire the HTTP
+/// hop SutazAI's tasks take. A job counts as completed when its Succeeded state is applied.
+/// </summary>
+internal sealed class HangfireQueue : IBenchQueue, IAsyncDisposable
+{
+    private static readonly ConcurrentDictionary<Guid, Timing> Timings = new();
+    private static readonly SucceededRecorder Recorder = new();
+
+    private readonly BackgroundJobServer _server;
+    private readonly BackgroundJobClient _client;
+    private readonly ConcurrentDictionary<Guid, bool> _enqueued = new();
+    private int _pending;
+
+    private HangfireQueue(JobStorage storage, string settings)
+    {
+        Settings = settings;
+        GlobalJobFilters.Filters.Add(Recorder);
+        Recorder.Succeeded = OnSucceeded;
+        _client = new BackgroundJobClient(storage);
+        _server = new BackgroundJobServer(new BackgroundJobServerOptions { WorkerCount = WorkerCount }, storage);
+    }
+
+    public static string Version => typeof(BackgroundJob).Assembly.GetName().Version!.ToString(3);
+
+    /// <summary>Hangfire's own default: five workers per core, at most 20.</summary>
+    public static int WorkerCount => Math.Min(Environment.ProcessorCount * 5, 20);
+
+    public string Settings { get; }
+
+    public static HangfireQueue Start(string? postgres, string dataDir, TimeSpan sqlitePoll)
+    {
+        if (postgres is null)
+        {
+            var storage = new SQLiteStorage(Path.Combine(dataDir, "hangfire.db"), new SQLiteStorageOptions { QueuePollInterval = sqlitePoll });
+            return new HangfireQueue(storage, $"Hangfire.Storage.SQLite, queue poll {sqlitePoll.TotalMilliseconds:0} ms, {WorkerCount} workers");
+        }
+
+        var options = new PostgreSqlStorageOptions { EnableLongPolling = true, PrepareSchemaIfNecessary = true, UseSlidingInvisibilityTimeout = true };
+#pragma warning disable CS0618 // the connection-string constructor is the one that takes options in 1.21
+        var pg = new PostgreSqlStorage(postgres, _ => { }, options);
+#pragma warning restore CS0618
+        return new HangfireQueue(pg, $"Hangfire.PostgreSql, long polling (LISTEN/NOTIFY), {WorkerCount} workers");
+    }
+
+    public Task EnqueueAsync(CancellationToken cancellationToken)
+    {
+        var id = Guid.NewGuid();
+        Timings[id] = new Timing(Stopwatch.GetTimestamp());
+        _enqueued[id] = true;
+        Interlocked.Increment(ref _pending);
+        _client.Enqueue(() => NoOpJob.Run(id));
+        return Task.CompletedTask;
+    }
+
+    public async Task<QueueRun> WaitForAllAsync(CancellationToken cancellationToken)
+    {
+        // Completion times are recorded by the jobs themselves; this only notices that the last one came.
+        while (Volatile.Read(ref _pending) > 0)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(1), cancellationToken);
+        }
+
+        var timings = _enqueued.Keys.Select(id => Timings[id]).ToList();
+        var first = timings.Min(t => t.Enqueued);
+        var last = timings.Max(t => t.Succeeded!.Value);
+        return new QueueRun(
+            timings.Count,
+            0,
+            [.. timings.Select(t => Stopwatch.GetElapsedTime(t.Enqueued, t.Started!.Value).TotalMilliseconds)],
+            Stopwatch.GetElapsedTime(first, last));
+    }
+
+    public void Reset()
+    {
+        foreach (var id in _enqueued.Keys)
+        {
+            Timings.TryRemove(id, out _);
+        }
+
+        _enqueued.Clear();
+    }
+
+    private void OnSucceeded(Guid id)
+    {
+        if (_enqueued.ContainsKey(id) && Timings.TryGetValue(id, out var timing) && timing.Succeeded is null)
+        {
+            timing.Succeeded = Stopwatch.GetTimestamp();
+            Interlocked.Decrement(ref _pending);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _server.SendStop();
+        _server.Dispose();
+        GlobalJobFilters.Filters.Remove(Recorder);
+        return ValueTask.CompletedTask;
+    }
+
+    private sealed class Timing(long enqueued)
+    {
+        public long Enqueued { get; } = enqueued;
+
+        public long? Started { get; set; }
+
+        public long? Succeeded { get; set; }
+    }
+
+    /// <summary>The job: records when it began, does nothing else.</summary>
+    public static class NoOpJob
+    {
+        public static void Run(Guid id)
+        {
+            if (Timings.TryGetValue(id, out var timing))
+            {
+                timing.Started = Stopwatch.GetTimestamp();
+            }
+        }
+    }
+
+    private sealed class SucceededRecorder : JobFilterAttribute, IApplyStateFilter
+    {
+        public Action<Guid>? Succeeded { get; set; }
+
+        public void OnStateApplied(ApplyStateContext context, IWriteOnlyTransaction transaction)
+        {
+            if (context.NewState is SucceededState && context.BackgroundJob.Job.Args is [Guid id])
+            {
+                Succeeded?.Invoke(id);
+            }
+        }
+
+        public void OnStateUnapplied(ApplyStateContext context, IWriteOnlyTransaction transaction)
+        {
+        }
+    }
+}

@@ -1,0 +1,210 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Sutazai.Bench;
+
+/// <summary>
+/// The task engine end to end: no-op tasks created through the API, routed, run by a built-in agent's
+/// <c>ping</c> and their results stored; throughput under load and dispatch latency (created → started) when idle.
+/// Hangfire runs the same shape of work on the same kind of storage in the same run, for the ratio.
+/// </summary>
+internal static class TaskScenario
+{
+    private const string Agent = "task-assignment-coordinator";
+
+    public static Command Command()
+    {
+        var concurrency = new Option<int>("--concurrency") { Description = "Clients creating tasks at once", DefaultValueFactory = _ => 32 };
+        var seconds = new Option<int>("--seconds") { Description = "Seconds of task creation under load", DefaultValueFactory = _ => 10 };
+        var samples = new Option<int>("--latency-samples") { Description = "Tasks run one at a time for dispatch latency", DefaultValueFactory = _ => 300 };
+        var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string; SQLite when absent" };
+        var hangfire = new Option<bool>("--hangfire") { Description = "Run Hangfire side by side", DefaultValueFactory = _ => true };
+        var poll = new Option<int>("--hangfire-sqlite-poll-ms") { Description = "Hangfire.Storage.SQLite's queue poll interval (its default is 15 s)", DefaultValueFactory = _ => 50 };
+        var command = new Command("tasks", "No-op task throughput and dispatch latency, and the same against Hangfire.") { concurrency, seconds, samples, postgres, hangfire, poll };
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            parse.GetValue(concurrency), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(samples), parse.GetValue(postgres),
+            parse.GetValue(hangfire) ? TimeSpan.FromMilliseconds(parse.GetValue(poll)) : null, cancellationToken));
+        return command;
+    }
+
+    /// <param name="hangfirePoll">Null: no Hangfire.</param>
+    private static async Task<int> RunAsync(int concurrency, TimeSpan duration, int samples, string? postgres, TimeSpan? hangfirePoll, CancellationToken cancellationToken)
+    {
+        var storage = postgres is null ? "sqlite" : "postgresql";
+        Console.WriteLine($"{"system",-22} {"storage",-11} {"tasks",7} {"tasks/s",9} {"load p50",9} {"load p99",9} {"idle p50",9} {"idle p99",9} {"failed",7}   (dispatch ms: created -> started)");
+        QueueFigures ours;
+        await using (var server = await ServerUnderTest.StartAsync(postgres, cancellationToken))
+        {
+            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency }) { BaseAddress = server.Address };
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", await server.SignInAsync(http, cancellationToken));
+
+            // The same parallelism Hangfire's workers get; built-in agents start at 4.
+            using var widened = await http.PatchAsJsonAsync($"/api/v1/agents/{Agent}", new { max_concurrency = HangfireQueue.WorkerCount }, cancellationToken);
+            widened.EnsureSuccessStatusCode();
+            ours = await MeasureAsync(new SutazaiQueue(http), concurrency, duration, samples, cancellationToken);
+        }
+
+        Print("sutazai", storage, ours);
+        if (hangfirePoll is { } poll)
+        {
+            var dataDir = Directory.CreateTempSubdirectory("sutazai-bench-hangfire-");
+            try
+            {
+                await using var queue = HangfireQueue.Start(postgres, dataDir.FullName, poll);
+                var theirs = await MeasureAsync(queue, concurrency, duration, samples, cancellationToken);
+                Print($"hangfire {HangfireQueue.Version}", storage, theirs);
+                Console.WriteLine($"{"ratio",-22} {storage,-11} throughput {ours.TasksPerSecond / theirs.TasksPerSecond:0.0}x, dispatch p99 {theirs.IdleP99Ms / ours.IdleP99Ms:0.0}x lower ({queue.Settings})");
+            }
+            finally
+            {
+                dataDir.Delete(recursive: true);
+            }
+        }
+
+        return 0;
+    }
+
+    private static void Print(string system, string storage, QueueFigures figures) =>
+        Console.WriteLine($"{system,-22} {storage,-11} {figures.Tasks,7} {figures.TasksPerSecond,9:0} {figures.LoadP50Ms,9:0.00} {figures.LoadP99Ms,9:0.00} {figures.IdleP50Ms,9:0.00} {figures.IdleP99Ms,9:0.00} {figures.Failed,7}");
+
+    /// <summary>
+    /// Throughput: <paramref name="concurrency"/> producers create no-op tasks for <paramref name="duration"/>, then all
+    /// are waited for; tasks/s is their number over the time from the first creation to the last completion.
+    /// Idle dispatch latency: one task at a time, each waited for before the next.
+    /// </summary>
+    private static async Task<QueueFigures> MeasureAsync(IBenchQueue queue, int concurrency, TimeSpan duration, int samples, CancellationToken cancellationToken)
+    {
+        // Warm-up under the same load (connections, JIT tiers, caches), then the measured run.
+        await ProduceAsync(queue, concurrency, Warmup, cancellationToken);
+        await queue.WaitForAllAsync(cancellationToken);
+        queue.Reset();
+        await ProduceAsync(queue, concurrency, duration, cancellationToken);
+        var load = await queue.WaitForAllAsync(cancellationToken);
+
+        queue.Reset();
+        var idleLatencies = new List<double>(samples);
+        var idleFailed = 0;
+        for (var i = 0; i < samples; i++)
+        {
+            await queue.EnqueueAsync(cancellationToken);
+            var one = await queue.WaitForAllAsync(cancellationToken);
+            idleLatencies.AddRange(one.DispatchMs);
+            idleFailed += one.Failed;
+            queue.Reset();
+        }
+
+        return new QueueFigures(
+            load.Completed,
+            load.Failed + idleFailed,
+            load.Completed / load.Span.TotalSeconds,
+            Percentile(load.DispatchMs, 0.50),
+            Percentile(load.DispatchMs, 0.99),
+            Percentile(idleLatencies, 0.50),
+            Percentile(idleLatencies, 0.99));
+    }
+
+    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(5);
+
+    private static async Task ProduceAsync(IBenchQueue queue, int concurrency, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            while (Stopwatch.GetTimestamp() < deadline)
+            {
+                await queue.EnqueueAsync(cancellationToken);
+            }
+        }));
+    }
+
+    private static double Percentile(IReadOnlyList<double> values, double quantile)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(quantile * sorted.Length) - 1)];
+    }
+
+    /// <summary>SutazAI through its API: tasks are created over HTTP; completion and times are read back from the API.</summary>
+    private sealed class SutazaiQueue(HttpClient http) : IBenchQueue
+    {
+        private readonly HashSet<Guid> _ids = [];
+
+        public async Task EnqueueAsync(CancellationToken cancellationToken)
+        {
+            using var response = await http.PostAsJsonAsync("/api/v1/tasks", new { title = "no-op", agent = Agent, action = "ping" }, cancellationToken);
+            if (response.StatusCode != HttpStatusCode.Created)
+            {
+                throw new InvalidOperationException($"Creating a task answered {response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
+            }
+
+            var id = (await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetGuid();
+            lock (_ids)
+            {
+                _ids.Add(id);
+            }
+        }
+
+        public async Task<QueueRun> WaitForAllAsync(CancellationToken cancellationToken)
+        {
+            while (await CountAsync("queued", cancellationToken) + await CountAsync("assigned", cancellationToken) + await CountAsync("running", cancellationToken) > 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(5), cancellationToken);
+            }
+
+            HashSet<Guid> ids;
+            lock (_ids)
+            {
+                ids = [.. _ids];
+            }
+
+            // Newest first: page until every task of this run was seen.
+            var tasks = new List<JsonElement>();
+            for (var offset = 0; tasks.Count < ids.Count; offset += 200)
+            {
+                var page = await http.GetFromJsonAsync<JsonElement>($"/api/v1/tasks?agent={Agent}&limit=200&offset={offset}", cancellationToken);
+                var items = page.GetProperty("items").EnumerateArray().ToList();
+                tasks.AddRange(items.Where(t => ids.Contains(t.GetProperty("id").GetGuid())));
+                if (items.Count < 200)
+                {
+                    break;
+                }
+            }
+
+            DateTimeOffset Time(JsonElement task, string field) => task.GetProperty(field).GetDateTimeOffset();
+            var completed = tasks.Where(t => t.GetProperty("status").GetString() == "completed").ToList();
+            return new QueueRun(
+                completed.Count,
+                tasks.Count - completed.Count,
+                [.. completed.Select(t => (Time(t, "started_at") - Time(t, "created_at")).TotalMilliseconds)],
+                completed.Count == 0 ? TimeSpan.Zero : completed.Max(t => Time(t, "completed_at")) - completed.Min(t => Time(t, "created_at")));
+        }
+
+        public void Reset()
+        {
+            lock (_ids)
+            {
+                _ids.Clear();
+            }
+        }
+
+        private async Task<int> CountAsync(string status, CancellationToken cancellationToken) =>
+            (await http.GetFromJsonAsync<JsonElement>($"/api/v1/tasks?status={status}&limit=1", cancellationToken)).GetProperty("total").GetInt32();
+    }
+}
+
+internal interface IBenchQueue
+{
+    Task EnqueueAsync(CancellationToken cancellationToken);
+
+    /// <summary>Waits until everything enqueued since the last reset has run.</summary>
+    Task<QueueRun> WaitForAllAsync(CancellationToken cancellationToken);
+
+    void Reset();
+}
+
+/// <param name="Span">From the first task's creation to the last one's completion.</param>
+internal sealed record QueueRun(int Completed, int Failed, IReadOnlyList<double> DispatchMs, TimeSpan Span);
+
+internal sealed record QueueFigures(int Tasks, int Failed, double TasksPerSecond, double LoadP50Ms, double LoadP99Ms, double IdleP50Ms, double IdleP99Ms);
