@@ -11,5 +11,8 @@ services_start_postgres
 dotnet build Sutazai.slnx --configuration Release --verbosity quiet --nologo
 bench() { dotnet run --configuration Release --no-build --project bench/Sutazai.Bench -- "$@"; }
 
+postgres="${SUTAZAI_TEST_POSTGRES/Database=postgres/Database=sutazai_bench}"
 bench http "$@"
-bench http --postgres "${SUTAZAI_TEST_POSTGRES/Database=postgres/Database=sutazai_bench}" "$@"
+bench http --postgres "$postgres" "$@"
+bench tasks "$@"
+bench tasks --postgres "${postgres}_tasks" "$@"

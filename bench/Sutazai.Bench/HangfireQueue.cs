@@ -50,20 +50,36 @@ internal sealed class HangfireQueue : IBenchQueue, IAsyncDisposable
 
         var options = new PostgreSqlStorageOptions { EnableLongPolling = true, PrepareSchemaIfNecessary = true, UseSlidingInvisibilityTimeout = true };
 #pragma warning disable CS0618 // the connection-string constructor is the one that takes options in 1.21
-        var pg = new PostgreSqlStorage(postgres, _ => { }, options);
+        var pg = new PostgreSqlStorage(FreshDatabase(postgres), _ => { }, options);
 #pragma warning restore CS0618
         return new HangfireQueue(pg, $"Hangfire.PostgreSql, long polling (LISTEN/NOTIFY), {WorkerCount} workers");
     }
 
-    public Task EnqueueAsync(CancellationToken cancellationToken)
+    /// <summary>A new database of its own on the same server, so Hangfire starts as empty as SutazAI does.</summary>
+    private static string FreshDatabase(string connectionString)
     {
-        var id = Guid.NewGuid();
-        Timings[id] = new Timing(Stopwatch.GetTimestamp());
-        _enqueued[id] = true;
-        Interlocked.Increment(ref _pending);
-        _client.Enqueue(() => NoOpJob.Run(id));
-        return Task.CompletedTask;
+        var target = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        target.Database = $"{target.Database}_hangfire_{Environment.ProcessId}";
+        var admin = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres" };
+        using var connection = new Npgsql.NpgsqlConnection(admin.ConnectionString);
+        connection.Open();
+        using var create = connection.CreateCommand();
+        create.CommandText = $"CREATE DATABASE \"{target.Database}\"";
+        create.ExecuteNonQuery();
+        return target.ConnectionString;
     }
+
+    /// <summary>Hangfire's client is synchronous; each enqueue runs on the thread pool so producers work side by side.</summary>
+    public Task EnqueueAsync(CancellationToken cancellationToken) => Task.Run(
+        () =>
+        {
+            var id = Guid.NewGuid();
+            Timings[id] = new Timing(Stopwatch.GetTimestamp());
+            _enqueued[id] = true;
+            Interlocked.Increment(ref _pending);
+            _client.Enqueue(() => NoOpJob.Run(id));
+        },
+        cancellationToken);
 
     public async Task<QueueRun> WaitForAllAsync(CancellationToken cancellationToken)
     {
