@@ -148,15 +148,25 @@ internal static class TaskScenario
 
         public async Task<QueueRun> WaitForAllAsync(CancellationToken cancellationToken)
         {
-            while (await CountAsync("queued", cancellationToken) + await CountAsync("assigned", cancellationToken) + await CountAsync("running", cancellationToken) > 0)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(5), cancellationToken);
-            }
-
             HashSet<Guid> ids;
             lock (_ids)
             {
                 ids = [.. _ids];
+            }
+
+            if (ids.Count == 1)
+            {
+                // One task: follow its live stream, which ends when the task does (no polling load on the server).
+                await using var stream = await http.GetStreamAsync($"/api/v1/tasks/{ids.Single()}/stream", cancellationToken);
+                using var reader = new StreamReader(stream);
+                while (await reader.ReadLineAsync(cancellationToken) is not null)
+                {
+                }
+            }
+
+            while (await CountAsync("queued", cancellationToken) + await CountAsync("assigned", cancellationToken) + await CountAsync("running", cancellationToken) > 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
             }
 
             // Newest first: page until every task of this run was seen.
