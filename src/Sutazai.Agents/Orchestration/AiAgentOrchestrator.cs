@@ -137,6 +137,12 @@ public sealed class AiAgentOrchestrator : BuiltInAgent
             var now = Time.GetUtcNow();
             if (current is not { Status: InteractionStatus.Open })
             {
+                // Answered another way (the target sent its own response): the delivery is no longer needed.
+                if (task is { Status: not (TaskState.Completed or TaskState.Failed or TaskState.Cancelled or TaskState.TimedOut) })
+                {
+                    await _submissions.CancelAsync(task, $"request {request.InteractionId} was answered by {request.TargetAgent}", CancellationToken.None);
+                }
+
                 return;
             }
 
@@ -243,9 +249,10 @@ public sealed class AiAgentOrchestrator : BuiltInAgent
         answer.Status = InteractionStatus.Delivered;
         answer.CorrelationId = question.CorrelationId;
         await _interactions.AddAsync(answer, cancellationToken);
-        if (question.TaskId is { } taskId && await _queries.FindAsync(taskId, cancellationToken) is { } delivery)
+        // The delivery task is no longer needed; found by its key, since the answer may come before the request
+        // has even noted which task carries it. Cancelling it also wakes the request that waits on it.
+        foreach (var delivery in await _queries.ByIdempotencyKeysAsync(question.UserId, [DeliveryKey(question.InteractionId)], cancellationToken))
         {
-            // Answered another way: the delivery task is no longer needed.
             await _submissions.CancelAsync(delivery, $"request {question.InteractionId} was answered by {answer.SourceAgent}", CancellationToken.None);
         }
 
@@ -329,7 +336,9 @@ public sealed class AiAgentOrchestrator : BuiltInAgent
         Agent: interaction.TargetAgent,
         Input: delivery.Input,
         TimeoutSeconds: timeoutSeconds,
-        IdempotencyKey: $"interaction:{interaction.InteractionId}");
+        IdempotencyKey: DeliveryKey(interaction.InteractionId));
+
+    private static string DeliveryKey(string interactionId) => $"interaction:{interactionId}";
 
     private static string ErrorText(string dataJson)
     {

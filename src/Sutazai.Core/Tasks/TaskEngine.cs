@@ -271,12 +271,10 @@ public sealed partial class TaskEngine : BackgroundService
             task.ErrorMessage = outcome.Error;
             task.CompletedAt = outcome.FinishedAt;
             var webhook = outcome.NextState is TaskState.Queued ? null : TaskWebhooks.For(task, outcome.FinishedAt);
-            if (await _finishes.CommitAsync(outcome with { Webhook = webhook }))
-            {
-                _events.Publish(new TaskChange(task.Id, task.UserId, outcome.NextState, outcome.Reason, outcome.FinishedAt, agent.Definition.Name, task.Attempt));
-            }
+            var applied = await _finishes.CommitAsync(outcome with { Webhook = webhook });
 
-            // The attempt is over, whatever comes next: its resources go back to the pool (a retry asks again).
+            // Whoever hears the attempt ended finds it complete: its resources back in the pool (a retry asks
+            // again) and, for audited actions, its audit entry written.
             if (await _admission.ReleaseAsync(task, CancellationToken.None))
             {
                 var waiting = _admission.TakeWaiting();
@@ -287,6 +285,11 @@ public sealed partial class TaskEngine : BackgroundService
             if (agent.Action(task.Action) is { Audited: true })
             {
                 await RecordAuditAsync(task, agent, outcome);
+            }
+
+            if (applied)
+            {
+                _events.Publish(new TaskChange(task.Id, task.UserId, outcome.NextState, outcome.Reason, outcome.FinishedAt, agent.Definition.Name, task.Attempt));
             }
         }
         catch (Exception e)
