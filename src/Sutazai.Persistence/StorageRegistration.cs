@@ -72,7 +72,7 @@ public static class StorageRegistration
                 .MigrationsAssembly(typeof(SqliteSutazaiDbContext).Assembly.FullName)
                 .MigrationsHistoryTable("__ef_migrations_history")
                 .CommandTimeout(commandTimeout))
-            .AddInterceptors(new SqliteConnectionSettings(commandTimeout * 1000), WriteGates.GetOrAdd(connectionString, _ => new SqliteWriteGate()))
+            .AddInterceptors(new SqliteConnectionSettings(commandTimeout * 1000), WriteGates.GetOrAdd(connectionString, _ => new SqliteWriteGate(TimeSpan.FromSeconds(commandTimeout))))
             .UseSnakeCaseNamingConvention()
             .ConfigureWarnings(IgnoreSingleByKeyWarning);
 

@@ -14,7 +14,7 @@ namespace Sutazai.Persistence.Sqlite;
 /// </summary>
 /// <remarks>A gate lives as long as the process; its semaphore never allocates a wait handle, so nothing needs disposing.</remarks>
 #pragma warning disable CA1001
-internal sealed class SqliteWriteGate : DbTransactionInterceptor, IDbConnectionInterceptor, IDbCommandInterceptor
+internal sealed class SqliteWriteGate(TimeSpan timeout) : DbTransactionInterceptor, IDbConnectionInterceptor, IDbCommandInterceptor
 #pragma warning restore CA1001
 {
     private readonly SemaphoreSlim _turn = new(1, 1);
@@ -26,7 +26,7 @@ internal sealed class SqliteWriteGate : DbTransactionInterceptor, IDbConnectionI
 
     public override InterceptionResult<DbTransaction> TransactionStarting(DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result)
     {
-        _turn.Wait();
+        Enter();
         _holders[eventData.ConnectionId] = true;
         return result;
     }
@@ -34,7 +34,7 @@ internal sealed class SqliteWriteGate : DbTransactionInterceptor, IDbConnectionI
     public override async ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(
         DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
     {
-        await _turn.WaitAsync(cancellationToken);
+        await EnterAsync(cancellationToken);
         _holders[eventData.ConnectionId] = true;
         return result;
     }
@@ -161,7 +161,7 @@ internal sealed class SqliteWriteGate : DbTransactionInterceptor, IDbConnectionI
     {
         if (IsLoneWrite(command))
         {
-            _turn.Wait();
+            Enter();
             _statements[command] = true;
         }
     }
@@ -170,7 +170,7 @@ internal sealed class SqliteWriteGate : DbTransactionInterceptor, IDbConnectionI
     {
         if (IsLoneWrite(command))
         {
-            await _turn.WaitAsync(cancellationToken);
+            await EnterAsync(cancellationToken);
             _statements[command] = true;
         }
     }
@@ -182,6 +182,27 @@ internal sealed class SqliteWriteGate : DbTransactionInterceptor, IDbConnectionI
             _turn.Release();
         }
     }
+
+    // Bounded like SQLite's own busy wait: a write that waits on a write its own caller holds fails with a
+    // reason instead of hanging.
+    private void Enter()
+    {
+        if (!_turn.Wait(timeout))
+        {
+            throw Waited();
+        }
+    }
+
+    private async ValueTask EnterAsync(CancellationToken cancellationToken)
+    {
+        if (!await _turn.WaitAsync(timeout, cancellationToken))
+        {
+            throw Waited();
+        }
+    }
+
+    private TimeoutException Waited() =>
+        new($"Waited {timeout.TotalSeconds:0} s for another write to the SQLite database to finish (Sutazai:Storage:CommandTimeoutSeconds).");
 
     private void Leave(Guid connectionId)
     {
