@@ -7,32 +7,14 @@ using Sutazai.Testing;
 namespace Sutazai.Persistence.Tests;
 
 /// <summary>Resource leases on every provider: granted fairly, never beyond the pool, given back, expired.</summary>
-public abstract class AllocationStoreConformance<TStore> : IAsyncLifetime
+public abstract class AllocationStoreConformance<TStore> : InitializedStoreTest<TStore>
     where TStore : ITestStore, new()
 {
     private static readonly ResourceAmounts Pool = new(4, 4096, 0, new Dictionary<string, double> { ["licence"] = 1 });
 
-    private readonly TStore _store = new();
-    private StoreHarness _harness = null!;
+    private IAllocationStore Allocations => Harness.Services.GetRequiredService<IAllocationStore>();
 
-    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
-
-    private IAllocationStore Allocations => _harness.Services.GetRequiredService<IAllocationStore>();
-
-    private DateTimeOffset Now => _harness.Time.GetUtcNow();
-
-    public async ValueTask InitializeAsync()
-    {
-        await _store.InitializeAsync(Cancellation);
-        _harness = StoreHarness.Create(_store);
-        await _harness.InitializeAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _harness.DisposeAsync();
-        await _store.DisposeAsync();
-    }
+    private DateTimeOffset Now => Harness.Time.GetUtcNow();
 
     [Fact]
     public async Task A_request_that_fits_is_granted_with_an_expiry_and_asking_again_returns_it()
@@ -70,10 +52,10 @@ public abstract class AllocationStoreConformance<TStore> : IAsyncLifetime
         await Allocations.RequestAsync(Ask("next", "b", licence: 1, minutes: 5), Pool, Now, Cancellation);
 
         var extended = await Allocations.ExtendAsync("short", 2, Now, Cancellation);
-        _harness.Time.Advance(TimeSpan.FromSeconds(90));
+        Harness.Time.Advance(TimeSpan.FromSeconds(90));
         await Allocations.ScheduleAsync(Pool, Now, Cancellation);
         var stillHeld = await Allocations.FindAsync("short", Cancellation);
-        _harness.Time.Advance(TimeSpan.FromMinutes(2));
+        Harness.Time.Advance(TimeSpan.FromMinutes(2));
         var granted = await Allocations.ScheduleAsync(Pool, Now, Cancellation);
 
         Assert.Equal(3, extended!.DurationMinutes);
@@ -108,12 +90,12 @@ public abstract class AllocationStoreConformance<TStore> : IAsyncLifetime
     public async Task A_task_that_ended_gives_its_lease_back()
     {
         var now = Now;
-        var task = (await _harness.Services.GetRequiredService<ITaskStore>().CreateAsync(new TaskItem { Title = "needs a licence", CreatedAt = now, DispatchScore = now.UtcTicks }, Cancellation)).Task;
+        var task = (await Harness.Services.GetRequiredService<ITaskStore>().CreateAsync(new TaskItem { Title = "needs a licence", CreatedAt = now, DispatchScore = now.UtcTicks }, Cancellation)).Task;
         var lease = Ask("task", "user:x", licence: 1);
         lease.TaskId = task.Id;
         await Allocations.RequestAsync(lease, Pool, Now, Cancellation);
         await Allocations.RequestAsync(Ask("other", "y", licence: 1), Pool, Now, Cancellation);
-        await using (var db = await _harness.Contexts.CreateDbContextAsync(Cancellation))
+        await using (var db = await Harness.Contexts.CreateDbContextAsync(Cancellation))
         {
             await db.Tasks.Where(t => t.Id == task.Id).ExecuteUpdateAsync(t => t.SetProperty(x => x.Status, TaskState.Cancelled), Cancellation);
         }

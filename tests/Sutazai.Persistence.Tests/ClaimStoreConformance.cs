@@ -5,30 +5,12 @@ using Sutazai.Testing;
 namespace Sutazai.Persistence.Tests;
 
 /// <summary>Agents' claims on every provider: one exclusive holder even under a race, expiry frees the target.</summary>
-public abstract class ClaimStoreConformance<TStore> : IAsyncLifetime
+public abstract class ClaimStoreConformance<TStore> : InitializedStoreTest<TStore>
     where TStore : ITestStore, new()
 {
-    private readonly TStore _store = new();
-    private StoreHarness _harness = null!;
+    private IClaimStore Claims => Harness.Services.GetRequiredService<IClaimStore>();
 
-    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
-
-    private IClaimStore Claims => _harness.Services.GetRequiredService<IClaimStore>();
-
-    private DateTimeOffset Now => _harness.Time.GetUtcNow();
-
-    public async ValueTask InitializeAsync()
-    {
-        await _store.InitializeAsync(Cancellation);
-        _harness = StoreHarness.Create(_store);
-        await _harness.InitializeAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _harness.DisposeAsync();
-        await _store.DisposeAsync();
-    }
+    private DateTimeOffset Now => Harness.Time.GetUtcNow();
 
     [Fact]
     public async Task Racing_exclusive_claims_leave_exactly_one_holder_and_record_the_rest_as_conflicts()
@@ -45,7 +27,7 @@ public abstract class ClaimStoreConformance<TStore> : IAsyncLifetime
     public async Task A_lapsed_claim_expires_and_no_longer_blocks_the_target()
     {
         await Claims.ClaimAsync(Claim("a", "file:x", seconds: 30), Now, Cancellation);
-        _harness.Time.Advance(TimeSpan.FromSeconds(31));
+        Harness.Time.Advance(TimeSpan.FromSeconds(31));
 
         var next = await Claims.ClaimAsync(Claim("b", "file:x"), Now, Cancellation);
 

@@ -5,52 +5,34 @@ using Sutazai.Testing;
 namespace Sutazai.Persistence.Tests;
 
 /// <summary>SQLite's writers line up in the process instead of meeting the file lock.</summary>
-public sealed class SqliteWriteGateTests : IAsyncLifetime
+public sealed class SqliteWriteGateTests() : InitializedStoreTest<SqliteTestStore>(new Dictionary<string, string?> { ["Sutazai:Storage:CommandTimeoutSeconds"] = "1" })
 {
-    private readonly SqliteTestStore _store = new();
-    private StoreHarness _harness = null!;
-
-    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        await _store.InitializeAsync(Cancellation);
-        _harness = StoreHarness.Create(_store, new Dictionary<string, string?> { ["Sutazai:Storage:CommandTimeoutSeconds"] = "1" });
-        await _harness.InitializeAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _harness.DisposeAsync();
-        await _store.DisposeAsync();
-    }
-
     [Fact]
     public async Task Many_writers_at_once_all_get_their_turn()
     {
         var writes = Enumerable.Range(0, 40).Select(i => Task.Run(async () =>
         {
-            await using var db = await _harness.Contexts.CreateDbContextAsync(Cancellation);
-            db.SystemMetrics.Add(new SystemMetric { Name = "gate", Value = i, RecordedAt = _harness.Time.GetUtcNow() });
+            await using var db = await Harness.Contexts.CreateDbContextAsync(Cancellation);
+            db.SystemMetrics.Add(new SystemMetric { Name = "gate", Value = i, RecordedAt = Harness.Time.GetUtcNow() });
             await db.SaveChangesAsync(Cancellation);
         }, Cancellation));
 
         await Task.WhenAll(writes);
 
-        await using var check = await _harness.Contexts.CreateDbContextAsync(Cancellation);
+        await using var check = await Harness.Contexts.CreateDbContextAsync(Cancellation);
         Assert.Equal(40, await check.SystemMetrics.CountAsync(m => m.Name == "gate", Cancellation));
     }
 
     [Fact]
     public async Task A_write_that_waits_on_a_transaction_its_caller_holds_fails_with_the_reason_instead_of_hanging()
     {
-        await using var outer = await _harness.Contexts.CreateDbContextAsync(Cancellation);
+        await using var outer = await Harness.Contexts.CreateDbContextAsync(Cancellation);
         await using var transaction = await outer.Database.BeginTransactionAsync(Cancellation);
-        outer.SystemMetrics.Add(new SystemMetric { Name = "outer", Value = 1, RecordedAt = _harness.Time.GetUtcNow() });
+        outer.SystemMetrics.Add(new SystemMetric { Name = "outer", Value = 1, RecordedAt = Harness.Time.GetUtcNow() });
         await outer.SaveChangesAsync(Cancellation);
 
-        await using var inner = await _harness.Contexts.CreateDbContextAsync(Cancellation);
-        inner.SystemMetrics.Add(new SystemMetric { Name = "inner", Value = 2, RecordedAt = _harness.Time.GetUtcNow() });
+        await using var inner = await Harness.Contexts.CreateDbContextAsync(Cancellation);
+        inner.SystemMetrics.Add(new SystemMetric { Name = "inner", Value = 2, RecordedAt = Harness.Time.GetUtcNow() });
         var refused = await Assert.ThrowsAsync<DbUpdateException>(() => inner.SaveChangesAsync(Cancellation));
 
         var timeout = Assert.IsType<TimeoutException>(refused.InnerException);

@@ -6,41 +6,23 @@ using Sutazai.Testing;
 namespace Sutazai.Persistence.Tests;
 
 /// <summary>The task store's transitions, on every provider: each happens once, with its event, or not at all.</summary>
-public abstract class TaskStoreConformance<TStore> : IAsyncLifetime
+public abstract class TaskStoreConformance<TStore> : InitializedStoreTest<TStore>
     where TStore : ITestStore, new()
 {
-    private readonly TStore _store = new();
-    private StoreHarness _harness = null!;
-
-    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
-
-    private ITaskStore Tasks => _harness.Services.GetRequiredService<ITaskStore>();
-
-    public async ValueTask InitializeAsync()
-    {
-        await _store.InitializeAsync(Cancellation);
-        _harness = StoreHarness.Create(_store);
-        await _harness.InitializeAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _harness.DisposeAsync();
-        await _store.DisposeAsync();
-    }
+    private ITaskStore Tasks => Harness.Services.GetRequiredService<ITaskStore>();
 
     [Fact]
     public async Task Deferring_keeps_the_task_queued_with_its_reason_and_retry_time()
     {
         var task = await CreateAsync("deferred");
-        var retryAt = _harness.Time.GetUtcNow().AddSeconds(30);
+        var retryAt = Harness.Time.GetUtcNow().AddSeconds(30);
 
         await Tasks.DeferAsync([new TaskDeferral(task.Id, "nobody can", retryAt)], Cancellation);
 
-        await using var db = await _harness.Contexts.CreateDbContextAsync(Cancellation);
+        await using var db = await Harness.Contexts.CreateDbContextAsync(Cancellation);
         var stored = await db.Tasks.AsNoTracking().SingleAsync(t => t.Id == task.Id, Cancellation);
         Assert.Equal((TaskState.Queued, "nobody can", retryAt), (stored.Status, stored.RoutingReason, stored.NextAttemptAt));
-        Assert.Empty(await Tasks.PeekDispatchableAsync(_harness.Time.GetUtcNow(), 10, Cancellation));
+        Assert.Empty(await Tasks.PeekDispatchableAsync(Harness.Time.GetUtcNow(), 10, Cancellation));
         Assert.Single(await Tasks.PeekDispatchableAsync(retryAt, 10, Cancellation));
     }
 
@@ -49,18 +31,18 @@ public abstract class TaskStoreConformance<TStore> : IAsyncLifetime
     {
         var task = await CreateAsync("contested");
         var agent = Guid.Empty;
-        await using (var db = await _harness.Contexts.CreateDbContextAsync(Cancellation))
+        await using (var db = await Harness.Contexts.CreateDbContextAsync(Cancellation))
         {
             agent = (await db.Agents.FirstAsync(Cancellation)).Id;
         }
 
-        var now = _harness.Time.GetUtcNow();
+        var now = Harness.Time.GetUtcNow();
         var results = await Task.WhenAll(
             Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "a")], "node-a", now, now.AddSeconds(30), Cancellation),
             Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "b")], "node-b", now, now.AddSeconds(30), Cancellation));
 
         Assert.Equal(1, results.Sum(r => r.Count));
-        await using var check = await _harness.Contexts.CreateDbContextAsync(Cancellation);
+        await using var check = await Harness.Contexts.CreateDbContextAsync(Cancellation);
         Assert.Equal(4, await check.TaskEvents.CountAsync(e => e.TaskId == task.Id, Cancellation));
     }
 
@@ -69,7 +51,7 @@ public abstract class TaskStoreConformance<TStore> : IAsyncLifetime
     {
         var task = await CreateAsync("lapsing", maxRetries: 1);
         var agent = await AgentAsync();
-        var now = _harness.Time.GetUtcNow();
+        var now = Harness.Time.GetUtcNow();
         await Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "first")], "dead-node", now, now.AddSeconds(10), Cancellation);
 
         var first = await Tasks.RequeueLapsedAsync(now.AddSeconds(11), 1, _ => null, Cancellation);
@@ -81,7 +63,7 @@ public abstract class TaskStoreConformance<TStore> : IAsyncLifetime
         Assert.Equal([task.Id], first);
         Assert.Equal([task.Id], second);
         Assert.Empty(third);
-        await using var db = await _harness.Contexts.CreateDbContextAsync(Cancellation);
+        await using var db = await Harness.Contexts.CreateDbContextAsync(Cancellation);
         var stored = await db.Tasks.AsNoTracking().SingleAsync(t => t.Id == task.Id, Cancellation);
         Assert.Equal(TaskState.Failed, stored.Status);
         Assert.Contains("no retries are left", stored.ErrorMessage, StringComparison.Ordinal);
@@ -89,13 +71,13 @@ public abstract class TaskStoreConformance<TStore> : IAsyncLifetime
 
     private async Task<Guid> AgentAsync()
     {
-        await using var db = await _harness.Contexts.CreateDbContextAsync(Cancellation);
+        await using var db = await Harness.Contexts.CreateDbContextAsync(Cancellation);
         return (await db.Agents.FirstAsync(Cancellation)).Id;
     }
 
     private async Task<TaskItem> CreateAsync(string title, int maxRetries = 0)
     {
-        var now = _harness.Time.GetUtcNow();
+        var now = Harness.Time.GetUtcNow();
         var creation = await Tasks.CreateAsync(new TaskItem { Title = title, CreatedAt = now, DispatchScore = now.UtcTicks, MaxRetries = maxRetries }, Cancellation);
         return creation.Task;
     }

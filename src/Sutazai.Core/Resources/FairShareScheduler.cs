@@ -30,23 +30,20 @@ public static class FairShareScheduler
         var used = ResourceAmounts.Sum(granted.Select(g => g.Amounts));
         var grants = new List<ResourceAllocation>();
         var blocked = new List<(ResourceAllocation Allocation, string Reason)>();
+        // The line's order: priority, then the requester's dominant share so far, then arrival.
+        (int, double, DateTimeOffset, Guid) Place(ResourceAllocation r) =>
+            (r.Priority, DominantShare(held.GetValueOrDefault(r.Requester) ?? ResourceAmounts.None, capacity), r.RequestedAt, r.Id);
+
         var queue = waiting.ToList();
         while (queue.Count > 0)
         {
-            var next = queue
-                .OrderBy(r => r.Priority)
-                .ThenBy(r => DominantShare(held.GetValueOrDefault(r.Requester) ?? ResourceAmounts.None, capacity))
-                .ThenBy(r => r.RequestedAt)
-                .ThenBy(r => r.Id)
-                .First();
-            var free = Subtract(capacity, used);
-            if (Exceeds(next.Amounts, free) is { } shortage)
+            var next = queue.MinBy(Place)!;
+            if (Exceeds(next.Amounts, Subtract(capacity, used)) is { } shortage)
             {
                 // The head waits for room; nobody behind it jumps ahead.
-                var position = 1;
                 blocked.Add((next, $"waiting for room: {shortage}"));
-                foreach (var behind in queue.Where(r => r != next)
-                    .OrderBy(r => r.Priority).ThenBy(r => DominantShare(held.GetValueOrDefault(r.Requester) ?? ResourceAmounts.None, capacity)).ThenBy(r => r.RequestedAt))
+                var position = 1;
+                foreach (var behind in queue.Where(r => r != next).OrderBy(Place))
                 {
                     blocked.Add((behind, $"in line behind {position++} earlier or more urgent request(s)"));
                 }
