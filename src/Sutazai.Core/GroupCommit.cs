@@ -5,7 +5,8 @@ namespace Sutazai.Core;
 /// <summary>
 /// Writes that many callers make at once, committed together: while one batch is being stored the next ones
 /// gather, and each is stored in one transaction. Every caller still waits until its own item is stored (or
-/// hears why it was not), so nothing is acknowledged before it is durable.
+/// hears why it was not), so nothing is acknowledged before it is durable. A batch that fails is stored again
+/// item by item, so one bad item does not take the others with it.
 /// </summary>
 public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable, IDisposable
 {
@@ -45,19 +46,12 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable, IDisposable
                 batch.Add(next);
             }
 
-            try
+            if (!await TryCommitAsync(batch) && batch.Count > 1)
             {
-                var results = await _commit([.. batch.Select(b => b.Item)], CancellationToken.None);
-                for (var i = 0; i < batch.Count; i++)
+                // The batch was rolled back: store each on its own, so only an item that cannot be stored fails.
+                foreach (var one in batch)
                 {
-                    batch[i].Done.TrySetResult(results[i]);
-                }
-            }
-            catch (Exception e)
-            {
-                foreach (var (_, done) in batch)
-                {
-                    done.TrySetException(e);
+                    await TryCommitAsync([one]);
                 }
             }
 
@@ -66,6 +60,30 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Takes no more items and waits until those taken are stored.</summary>
+    /// <returns>False when the batch failed; with one item, that item has heard why.</returns>
+    private async Task<bool> TryCommitAsync(List<(TItem Item, TaskCompletionSource<TResult> Done)> batch)
+    {
+        try
+        {
+            var results = await _commit([.. batch.Select(b => b.Item)], CancellationToken.None);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                batch[i].Done.TrySetResult(results[i]);
+            }
+
+            return true;
+        }
+        catch (Exception e)
+        {
+            if (batch.Count == 1)
+            {
+                batch[0].Done.TrySetException(e);
+            }
+
+            return false;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();

@@ -25,23 +25,18 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
 
     private static async Task<IReadOnlyList<TaskCreation>> CreateBatchAsync(IDbContextFactory<SutazaiDbContext> contexts, IReadOnlyList<TaskItem> batch, CancellationToken cancellationToken)
     {
+        // Tasks with an idempotency key are looked up first, one by one; the rest go in together (a failure sends
+        // them back one at a time, see GroupCommit).
         if (batch.Count > 1 && batch.All(t => t.IdempotencyKey is null))
         {
-            try
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            foreach (var task in batch)
             {
-                await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-                foreach (var task in batch)
-                {
-                    Add(db, task);
-                }
+                Add(db, task);
+            }
 
-                await db.SaveChangesAsync(cancellationToken);
-                return [.. batch.Select(t => new TaskCreation(t, true))];
-            }
-            catch (DbUpdateException)
-            {
-                // One of them could not be stored: store each on its own, so only that one hears why.
-            }
+            await db.SaveChangesAsync(cancellationToken);
+            return [.. batch.Select(t => new TaskCreation(t, true))];
         }
 
         var creations = new List<TaskCreation>(batch.Count);
