@@ -40,6 +40,12 @@ internal sealed class HangfireQueue : IBenchQueue, IAsyncDisposable
 
     public string Settings { get; }
 
+    /// <summary>Seen once on PostgreSQL: a job stayed enqueued for good; the run reports that instead of waiting forever.</summary>
+    private static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(60);
+
+    /// <summary>Hangfire runs in this process; the producers' share of it is small next to storing and running jobs.</summary>
+    public TimeSpan WorkerCpuTime => Process.GetCurrentProcess().TotalProcessorTime;
+
     public static HangfireQueue Start(string? postgres, string dataDir, TimeSpan sqlitePoll)
     {
         if (postgres is null)
@@ -84,10 +90,23 @@ internal sealed class HangfireQueue : IBenchQueue, IAsyncDisposable
     public async Task<QueueRun> WaitForAllAsync(CancellationToken cancellationToken)
     {
         // Completion times are recorded by the jobs themselves; this only notices that the last one came.
-        while (Volatile.Read(ref _pending) > 0)
+        var pending = Volatile.Read(ref _pending);
+        var progressed = Stopwatch.GetTimestamp();
+        while (pending > 0)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(1), cancellationToken);
+            var now = Volatile.Read(ref _pending);
+            if (now != pending)
+            {
+                (pending, progressed) = (now, Stopwatch.GetTimestamp());
+            }
+            else if (Stopwatch.GetElapsedTime(progressed) > StallLimit)
+            {
+                throw new TimeoutException($"Hangfire ran none of its {pending} pending job(s) for {StallLimit.TotalSeconds:0} s");
+            }
         }
+
+        var drainedCpuTime = WorkerCpuTime;
 
         var timings = _enqueued.Keys.Select(id => Timings[id]).ToList();
         var first = timings.Min(t => t.Enqueued);
@@ -96,7 +115,8 @@ internal sealed class HangfireQueue : IBenchQueue, IAsyncDisposable
             timings.Count,
             0,
             [.. timings.Select(t => Stopwatch.GetElapsedTime(t.Enqueued, t.Started!.Value).TotalMilliseconds)],
-            Stopwatch.GetElapsedTime(first, last));
+            Stopwatch.GetElapsedTime(first, last),
+            drainedCpuTime);
     }
 
     public void Reset()

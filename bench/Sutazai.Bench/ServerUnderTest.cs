@@ -21,6 +21,16 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>CPU time the server process has used so far.</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     /// <summary>Signs in as the administrator and returns a bearer access token.</summary>
     public async Task<string> SignInAsync(HttpClient http, CancellationToken cancellationToken)
     {

@@ -19,22 +19,23 @@ internal static class TaskScenario
     {
         var concurrency = new Option<int>("--concurrency") { Description = "Clients creating tasks at once", DefaultValueFactory = _ => 32 };
         var seconds = new Option<int>("--seconds") { Description = "Seconds of task creation under load", DefaultValueFactory = _ => 10 };
+        var warmup = new Option<int>("--warmup-seconds") { Description = "Seconds of the same load before measuring; the JIT's tiering settles after about 20 s of it", DefaultValueFactory = _ => 20 };
         var samples = new Option<int>("--latency-samples") { Description = "Tasks run one at a time for dispatch latency", DefaultValueFactory = _ => 300 };
         var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string; SQLite when absent" };
         var hangfire = new Option<bool>("--hangfire") { Description = "Run Hangfire side by side", DefaultValueFactory = _ => true };
         var poll = new Option<int>("--hangfire-sqlite-poll-ms") { Description = "Hangfire.Storage.SQLite's queue poll interval (its default is 15 s)", DefaultValueFactory = _ => 50 };
-        var command = new Command("tasks", "No-op task throughput and dispatch latency, and the same against Hangfire.") { concurrency, seconds, samples, postgres, hangfire, poll };
+        var command = new Command("tasks", "No-op task throughput and dispatch latency, and the same against Hangfire.") { concurrency, seconds, warmup, samples, postgres, hangfire, poll };
         command.SetAction((parse, cancellationToken) => RunAsync(
-            parse.GetValue(concurrency), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(samples), parse.GetValue(postgres),
+            parse.GetValue(concurrency), TimeSpan.FromSeconds(parse.GetValue(seconds)), TimeSpan.FromSeconds(parse.GetValue(warmup)), parse.GetValue(samples), parse.GetValue(postgres),
             parse.GetValue(hangfire) ? TimeSpan.FromMilliseconds(parse.GetValue(poll)) : null, cancellationToken));
         return command;
     }
 
     /// <param name="hangfirePoll">Null: no Hangfire.</param>
-    private static async Task<int> RunAsync(int concurrency, TimeSpan duration, int samples, string? postgres, TimeSpan? hangfirePoll, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(int concurrency, TimeSpan duration, TimeSpan warmup, int samples, string? postgres, TimeSpan? hangfirePoll, CancellationToken cancellationToken)
     {
         var storage = postgres is null ? "sqlite" : "postgresql";
-        Console.WriteLine($"{"system",-22} {"storage",-11} {"tasks",7} {"tasks/s",9} {"load p50",9} {"load p99",9} {"idle p50",9} {"idle p99",9} {"failed",7}   (dispatch ms: created -> started)");
+        Console.WriteLine($"{"system",-22} {"storage",-11} {"tasks",7} {"tasks/s",9} {"load p50",9} {"load p99",9} {"idle p50",9} {"idle p99",9} {"cpu/task",9} {"failed",7}   (dispatch ms: created -> started; cpu: ms of the worker process's CPU per task under load)");
         QueueFigures ours;
         await using (var server = await ServerUnderTest.StartAsync(postgres, cancellationToken))
         {
@@ -44,7 +45,7 @@ internal static class TaskScenario
             // The same parallelism Hangfire's workers get; built-in agents start at 4.
             using var widened = await http.PatchAsJsonAsync($"/api/v1/agents/{Agent}", new { max_concurrency = HangfireQueue.WorkerCount }, cancellationToken);
             widened.EnsureSuccessStatusCode();
-            ours = await MeasureAsync(new SutazaiQueue(http), concurrency, duration, samples, cancellationToken);
+            ours = await MeasureAsync(new SutazaiQueue(http, server), concurrency, duration, warmup, samples, cancellationToken);
         }
 
         Print("sutazai", storage, ours);
@@ -54,9 +55,13 @@ internal static class TaskScenario
             try
             {
                 await using var queue = HangfireQueue.Start(postgres, dataDir.FullName, poll);
-                var theirs = await MeasureAsync(queue, concurrency, duration, samples, cancellationToken);
+                var theirs = await MeasureAsync(queue, concurrency, duration, warmup, samples, cancellationToken);
                 Print($"hangfire {HangfireQueue.Version}", storage, theirs);
                 Console.WriteLine($"{"ratio",-22} {storage,-11} throughput {ours.TasksPerSecond / theirs.TasksPerSecond:0.0}x, dispatch p99 {theirs.IdleP99Ms / ours.IdleP99Ms:0.0}x lower ({queue.Settings})");
+            }
+            catch (TimeoutException stalled)
+            {
+                Console.WriteLine($"{$"hangfire {HangfireQueue.Version}",-22} {storage,-11} no figures: {stalled.Message}");
             }
             finally
             {
@@ -68,21 +73,23 @@ internal static class TaskScenario
     }
 
     private static void Print(string system, string storage, QueueFigures figures) =>
-        Console.WriteLine($"{system,-22} {storage,-11} {figures.Tasks,7} {figures.TasksPerSecond,9:0} {figures.LoadP50Ms,9:0.00} {figures.LoadP99Ms,9:0.00} {figures.IdleP50Ms,9:0.00} {figures.IdleP99Ms,9:0.00} {figures.Failed,7}");
+        Console.WriteLine($"{system,-22} {storage,-11} {figures.Tasks,7} {figures.TasksPerSecond,9:0} {figures.LoadP50Ms,9:0.00} {figures.LoadP99Ms,9:0.00} {figures.IdleP50Ms,9:0.00} {figures.IdleP99Ms,9:0.00} {figures.CpuMsPerTask,9:0.00} {figures.Failed,7}");
 
     /// <summary>
     /// Throughput: <paramref name="concurrency"/> producers create no-op tasks for <paramref name="duration"/>, then all
     /// are waited for; tasks/s is their number over the time from the first creation to the last completion.
     /// Idle dispatch latency: one task at a time, each waited for before the next.
     /// </summary>
-    private static async Task<QueueFigures> MeasureAsync(IBenchQueue queue, int concurrency, TimeSpan duration, int samples, CancellationToken cancellationToken)
+    private static async Task<QueueFigures> MeasureAsync(IBenchQueue queue, int concurrency, TimeSpan duration, TimeSpan warmup, int samples, CancellationToken cancellationToken)
     {
         // Warm-up under the same load (connections, JIT tiers, caches), then the measured run.
-        await ProduceAsync(queue, concurrency, Warmup, cancellationToken);
+        await ProduceAsync(queue, concurrency, warmup, cancellationToken);
         await queue.WaitForAllAsync(cancellationToken);
         queue.Reset();
+        var cpuBefore = queue.WorkerCpuTime;
         await ProduceAsync(queue, concurrency, duration, cancellationToken);
         var load = await queue.WaitForAllAsync(cancellationToken);
+        var cpu = load.DrainedCpuTime - cpuBefore;
 
         queue.Reset();
         var idleLatencies = new List<double>(samples);
@@ -103,10 +110,9 @@ internal static class TaskScenario
             Percentile(load.DispatchMs, 0.50),
             Percentile(load.DispatchMs, 0.99),
             Percentile(idleLatencies, 0.50),
-            Percentile(idleLatencies, 0.99));
+            Percentile(idleLatencies, 0.99),
+            cpu.TotalMilliseconds / Math.Max(1, load.Completed + load.Failed));
     }
-
-    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(5);
 
     private static async Task ProduceAsync(IBenchQueue queue, int concurrency, TimeSpan duration, CancellationToken cancellationToken)
     {
@@ -127,9 +133,11 @@ internal static class TaskScenario
     }
 
     /// <summary>SutazAI through its API: tasks are created over HTTP; completion and times are read back from the API.</summary>
-    private sealed class SutazaiQueue(HttpClient http) : IBenchQueue
+    private sealed class SutazaiQueue(HttpClient http, ServerUnderTest server) : IBenchQueue
     {
         private readonly HashSet<Guid> _ids = [];
+
+        public TimeSpan WorkerCpuTime => server.CpuTime;
 
         public async Task EnqueueAsync(CancellationToken cancellationToken)
         {
@@ -169,6 +177,8 @@ internal static class TaskScenario
                 await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
             }
 
+            var drainedCpuTime = WorkerCpuTime;
+
             // Newest first: page until every task of this run was seen.
             var tasks = new List<JsonElement>();
             for (var offset = 0; tasks.Count < ids.Count; offset += 200)
@@ -188,7 +198,8 @@ internal static class TaskScenario
                 completed.Count,
                 tasks.Count - completed.Count,
                 [.. completed.Select(t => (Time(t, "started_at") - Time(t, "created_at")).TotalMilliseconds)],
-                completed.Count == 0 ? TimeSpan.Zero : completed.Max(t => Time(t, "completed_at")) - completed.Min(t => Time(t, "created_at")));
+                completed.Count == 0 ? TimeSpan.Zero : completed.Max(t => Time(t, "completed_at")) - completed.Min(t => Time(t, "created_at")),
+                drainedCpuTime);
         }
 
         public void Reset()
@@ -206,6 +217,9 @@ internal static class TaskScenario
 
 internal interface IBenchQueue
 {
+    /// <summary>CPU time used so far by the process that stores and runs the tasks.</summary>
+    TimeSpan WorkerCpuTime { get; }
+
     Task EnqueueAsync(CancellationToken cancellationToken);
 
     /// <summary>Waits until everything enqueued since the last reset has run.</summary>
@@ -215,6 +229,7 @@ internal interface IBenchQueue
 }
 
 /// <param name="Span">From the first task's creation to the last one's completion.</param>
-internal sealed record QueueRun(int Completed, int Failed, IReadOnlyList<double> DispatchMs, TimeSpan Span);
+/// <param name="DrainedCpuTime">The worker process's CPU time when the last task had run (before the figures were read back).</param>
+internal sealed record QueueRun(int Completed, int Failed, IReadOnlyList<double> DispatchMs, TimeSpan Span, TimeSpan DrainedCpuTime);
 
-internal sealed record QueueFigures(int Tasks, int Failed, double TasksPerSecond, double LoadP50Ms, double LoadP99Ms, double IdleP50Ms, double IdleP99Ms);
+internal sealed record QueueFigures(int Tasks, int Failed, double TasksPerSecond, double LoadP50Ms, double LoadP99Ms, double IdleP50Ms, double IdleP99Ms, double CpuMsPerTask);
