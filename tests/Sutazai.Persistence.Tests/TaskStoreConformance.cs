@@ -22,8 +22,8 @@ public abstract class TaskStoreConformance<TStore> : InitializedStoreTest<TStore
         await using var db = await Harness.Contexts.CreateDbContextAsync(Cancellation);
         var stored = await db.Tasks.AsNoTracking().SingleAsync(t => t.Id == task.Id, Cancellation);
         Assert.Equal((TaskState.Queued, "nobody can", retryAt), (stored.Status, stored.RoutingReason, stored.NextAttemptAt));
-        Assert.Empty(await Tasks.PeekDispatchableAsync(Harness.Time.GetUtcNow(), 10, Cancellation));
-        Assert.Single(await Tasks.PeekDispatchableAsync(retryAt, 10, Cancellation));
+        Assert.Empty(await Tasks.PeekDispatchableAsync(new DispatchWindow(Harness.Time.GetUtcNow()) { Head = 10 }, Cancellation));
+        Assert.Single(await Tasks.PeekDispatchableAsync(new DispatchWindow(retryAt) { Head = 10 }, Cancellation));
     }
 
     [Fact]
@@ -69,16 +69,53 @@ public abstract class TaskStoreConformance<TStore> : InitializedStoreTest<TStore
         Assert.Contains("no retries are left", stored.ErrorMessage, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_dispatch_window_reads_each_agent_only_as_far_as_it_has_room_and_pages_through_the_unaddressed()
+    {
+        Guid[] agents;
+        await using (var db = await Harness.Contexts.CreateDbContextAsync(Cancellation))
+        {
+            agents = [.. (await db.Agents.OrderBy(a => a.Name).Take(2).ToListAsync(Cancellation)).Select(a => a.Id)];
+        }
+
+        // Interleaved in dispatch order: a0 b0 u0 a1 b1 u1 a2 b2 u2 (a, b addressed to two agents; u to none).
+        var titles = new List<(string Title, Guid? Agent)>();
+        for (var i = 0; i < 3; i++)
+        {
+            titles.AddRange([($"a{i}", agents[0]), ($"b{i}", agents[1]), ($"u{i}", null)]);
+        }
+
+        var ids = new Dictionary<Guid, string>();
+        foreach (var (title, agent) in titles)
+        {
+            ids[(await CreateAsync(title, agent: agent)).Id] = title;
+        }
+
+        var now = Harness.Time.GetUtcNow();
+        var first = await Tasks.PeekDispatchableAsync(new DispatchWindow(now) { PerAgent = new Dictionary<Guid, int> { [agents[0]] = 2 }, Unaddressed = 2 }, Cancellation);
+        Assert.Equal(["a0", "u0", "a1", "u1"], first.Select(t => ids[t.Id]));
+
+        var next = await Tasks.PeekDispatchableAsync(
+            new DispatchWindow(now) { Unaddressed = 2, FromScore = first[^1].DispatchScore, AlreadyRead = [first[^1].Id] }, Cancellation);
+        Assert.Equal(["u2"], next.Select(t => ids[t.Id]));
+
+        var head = await Tasks.PeekDispatchableAsync(new DispatchWindow(now) { Head = 2 }, Cancellation);
+        Assert.Equal(["a0", "b0"], head.Select(t => ids[t.Id]));
+    }
+
     private async Task<Guid> AgentAsync()
     {
         await using var db = await Harness.Contexts.CreateDbContextAsync(Cancellation);
         return (await db.Agents.FirstAsync(Cancellation)).Id;
     }
 
-    private async Task<TaskItem> CreateAsync(string title, int maxRetries = 0)
+    private async Task<TaskItem> CreateAsync(string title, int maxRetries = 0, Guid? agent = null)
     {
+        // Each task a tick later, so dispatch order is creation order.
+        Harness.Time.Advance(TimeSpan.FromMilliseconds(1));
         var now = Harness.Time.GetUtcNow();
-        var creation = await Tasks.CreateAsync(new TaskItem { Title = title, CreatedAt = now, DispatchScore = now.UtcTicks, MaxRetries = maxRetries }, Cancellation);
+        var creation = await Tasks.CreateAsync(
+            new TaskItem { Title = title, AgentId = agent, CreatedAt = now, DispatchScore = now.UtcTicks, MaxRetries = maxRetries }, Cancellation);
         return creation.Task;
     }
 }

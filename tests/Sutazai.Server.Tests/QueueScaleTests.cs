@@ -59,7 +59,7 @@ public sealed class QueueScaleTests(ServerFixture<SqliteTestStore> server) : ICl
         var after = GC.GetTotalMemory(forceFullCollection: true);
 
         Assert.Equal(0, engine.RunningCount);
-        Assert.Empty(await store.PeekDispatchableAsync(now, 100, Cancellation));
+        Assert.Empty(await store.PeekDispatchableAsync(new DispatchWindow(now) { Head = 100 }, Cancellation));
         Assert.Equal(10_000, await DeferredAsync());
         // Held all at once, 10,000 tasks of 2 KB would be over 20 MB of strings alone.
         Assert.True(after - before < 15_000_000, $"managed memory grew by {(after - before) / 1_000_000.0:0.0} MB");

@@ -228,7 +228,7 @@ public abstract class TaskConformance<TStore>(TaskFixture<TStore> fixture) : ICl
 
         // Nobody has the capability, so the dispatcher sets these aside for a while; look past that.
         var ids = new[] { oldLow, recentLow, newHigh, newLow, newHighLater };
-        var order = (await store.PeekDispatchableAsync(fixture.Factory.Time.GetUtcNow().AddHours(1), 10_000, Cancellation)).Select(t => t.Id).Where(ids.Contains).ToList();
+        var order = (await store.PeekDispatchableAsync(new DispatchWindow(fixture.Factory.Time.GetUtcNow().AddHours(1)) { Head = 10_000 }, Cancellation)).Select(t => t.Id).Where(ids.Contains).ToList();
 
         // One minute of waiting is worth one step of priority: ten minutes beat seven steps, two minutes do not.
         // Within a priority, first come first served.

@@ -182,6 +182,9 @@ public sealed class AgentEntry
         ? Math.Max(0, Definition.MaxConcurrency - InFlight)
         : 0;
 
+    /// <summary>It could take work but every slot here is taken: tasks addressed to it wait without being looked at.</summary>
+    public bool IsFull => UnavailableReason is null && Definition.IsActive && Health != AgentHealthStatus.Unhealthy && InFlight >= Definition.MaxConcurrency;
+
     /// <summary>An agent with no declared actions takes any action.</summary>
     public bool Offers(string? action) => action is null || Implementation is { Actions.Count: 0 } || ActionNames.Contains(action);
 

@@ -15,7 +15,7 @@ public interface ITaskStore
     Task<TaskCreation> CreateAsync(TaskItem task, CancellationToken cancellationToken);
 
     /// <summary>Queued tasks that are due, in dispatch order, without claiming them: what routing reads, not their payloads.</summary>
-    Task<IReadOnlyList<TaskItem>> PeekDispatchableAsync(DateTimeOffset now, int max, CancellationToken cancellationToken);
+    Task<IReadOnlyList<TaskItem>> PeekDispatchableAsync(DispatchWindow window, CancellationToken cancellationToken);
 
     /// <summary>
     /// Moves each still-queued task to assigned with its agent, reason and a lease for this node, and on to running
@@ -59,6 +59,25 @@ public interface ITaskStore
 }
 
 public sealed record TaskCreation(TaskItem Task, bool Created);
+
+/// <summary>
+/// Which due queued tasks a dispatch round reads, each part in dispatch order: for each agent, the first few
+/// addressed to it (as many as it has room for, so tasks waiting for a full agent are never read); the first few
+/// addressed to no agent, from a position on when paging; and the first few of all, which finds anything else.
+/// </summary>
+public sealed record DispatchWindow(DateTimeOffset Now)
+{
+    public IReadOnlyDictionary<Guid, int> PerAgent { get; init; } = new Dictionary<Guid, int>();
+
+    public int Unaddressed { get; init; }
+
+    /// <summary>Unaddressed tasks from this dispatch score on, leaving out <see cref="AlreadyRead"/>.</summary>
+    public long? FromScore { get; init; }
+
+    public IReadOnlyCollection<Guid> AlreadyRead { get; init; } = [];
+
+    public int Head { get; init; }
+}
 
 public sealed record TaskAssignment(Guid TaskId, Guid AgentId, string Reason);
 

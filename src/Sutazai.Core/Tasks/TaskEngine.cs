@@ -130,7 +130,8 @@ public sealed partial class TaskEngine : BackgroundService
             {
                 try
                 {
-                    round = await DispatchOnceAsync(free, stoppingToken);
+                    round = await DispatchOnceAsync(free, ticked, stoppingToken);
+                    ticked = false;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -169,37 +170,74 @@ public sealed partial class TaskEngine : BackgroundService
         }
     }
 
-    private async Task<DispatchRound> DispatchOnceAsync(int free, CancellationToken cancellationToken)
+    private async Task<DispatchRound> DispatchOnceAsync(int free, bool ticked, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        // Past the first few: tasks for a busy agent must not hide those another agent could take.
-        var candidates = await _store.PeekDispatchableAsync(now, Math.Max(free * 4, 32), cancellationToken);
+        var candidates = new List<TaskItem>();
         var assignments = new List<(TaskAssignment Assignment, AgentEntry Agent)>();
         var deferrals = new List<TaskDeferral>();
-        foreach (var task in candidates)
+
+        // Per agent only as many as it has room for: tasks waiting for a full agent are not read at all. Tasks
+        // addressed to no agent come in pages a little larger than the free slots; when some whose agents turn out
+        // busy fill a page, the next page reads on past them, so they never hide tasks another agent could take.
+        // Agents that cannot take work now, and the head of the whole queue, are looked at when the poll ticks,
+        // so their tasks are set aside with the reason.
+        var window = new DispatchWindow(now)
         {
-            if (assignments.Count >= free)
+            PerAgent = _agents.Entries
+                .Where(a => a.FreeSlots > 0 || (ticked && !a.IsFull))
+                .ToDictionary(a => a.Definition.Id, a => a.FreeSlots > 0 ? a.FreeSlots : UnavailableLook),
+            Unaddressed = Math.Min(free, 64) + 8,
+            Head = ticked ? UnavailableLook : 0,
+        };
+        for (var page = 0; page < MaxPagesPerRound; page++)
+        {
+            var batch = await _store.PeekDispatchableAsync(window, cancellationToken);
+            candidates.AddRange(batch);
+            var sawBusy = false;
+            foreach (var task in batch)
+            {
+                if (assignments.Count >= free)
+                {
+                    break;
+                }
+
+                var decision = TaskRouter.Route(task, _agents.Entries);
+                if (decision.Agent is { } agent && agent.TryAcquire())
+                {
+                    if (await _admission.AdmitAsync(task, cancellationToken) is { } waitingForResources)
+                    {
+                        // A release on this node brings it back at once; the short delay bounds how long a release elsewhere takes to be seen.
+                        agent.Release();
+                        deferrals.Add(new TaskDeferral(task.Id, waitingForResources, now.AddSeconds(2)));
+                        continue;
+                    }
+
+                    assignments.Add((new TaskAssignment(task.Id, agent.Definition.Id, decision.Reason), agent));
+                }
+                else if (!decision.Busy && decision.Agent is null)
+                {
+                    deferrals.Add(new TaskDeferral(task.Id, decision.Reason, now + DeferDelay(task, now)));
+                }
+                else
+                {
+                    sawBusy = true;
+                }
+            }
+
+            var unaddressed = batch.Where(t => t.AgentId is null).ToList();
+            if (assignments.Count >= free || unaddressed.Count < window.Unaddressed || !sawBusy)
             {
                 break;
             }
 
-            var decision = TaskRouter.Route(task, _agents.Entries);
-            if (decision.Agent is { } agent && agent.TryAcquire())
+            var last = unaddressed[^1].DispatchScore;
+            window = new DispatchWindow(now)
             {
-                if (await _admission.AdmitAsync(task, cancellationToken) is { } waitingForResources)
-                {
-                    // A release on this node brings it back at once; the short delay bounds how long a release elsewhere takes to be seen.
-                    agent.Release();
-                    deferrals.Add(new TaskDeferral(task.Id, waitingForResources, now.AddSeconds(2)));
-                    continue;
-                }
-
-                assignments.Add((new TaskAssignment(task.Id, agent.Definition.Id, decision.Reason), agent));
-            }
-            else if (!decision.Busy && decision.Agent is null)
-            {
-                deferrals.Add(new TaskDeferral(task.Id, decision.Reason, now + DeferDelay(task, now)));
-            }
+                Unaddressed = window.Unaddressed,
+                FromScore = last,
+                AlreadyRead = [.. candidates.Where(t => t.AgentId is null && t.DispatchScore == last).Select(t => t.Id)],
+            };
         }
 
         await _store.DeferAsync(deferrals, cancellationToken);
@@ -240,6 +278,12 @@ public sealed partial class TaskEngine : BackgroundService
         return new DispatchRound(won.Count, deferrals.Count);
     }
 
+    /// <summary>A round reads at most this many pages of candidates; the poll or a freed slot goes on from the head.</summary>
+    private const int MaxPagesPerRound = 4;
+
+    /// <summary>How many tasks of an agent that cannot take work, or of the whole queue, the poll looks at.</summary>
+    private const int UnavailableLook = 8;
+
     /// <summary>
     /// How long a task nobody can take is set aside: briefly at first, then a tenth of how long it has waited, at
     /// most five minutes, so a large backlog of such tasks costs little to carry.
@@ -256,6 +300,7 @@ public sealed partial class TaskEngine : BackgroundService
     /// <param name="started">When the task was stored as running (with its assignment).</param>
     private async Task RunAsync(TaskItem task, AgentEntry agent, RunningTask running, DateTimeOffset started, CancellationToken stoppingToken)
     {
+        var released = false;
         try
         {
             var timeout = TimeSpan.FromSeconds(task.TimeoutSeconds ?? _options.DefaultTimeoutSeconds);
@@ -266,6 +311,11 @@ public sealed partial class TaskEngine : BackgroundService
 
             using var timer = new CancellationTokenSource(timeout > TimeSpan.Zero ? timeout : TimeSpan.FromTicks(1), _time);
             var outcome = await ExecuteAsync(task, agent, running, started, timer, timeout, stoppingToken);
+
+            // The agent is done with it: its slot takes the next task while this outcome is being stored.
+            agent.Release();
+            released = true;
+            Wake();
             task.Status = outcome.NextState;
             task.ResultJson = outcome.ResultJson;
             task.ErrorMessage = outcome.Error;
@@ -299,7 +349,11 @@ public sealed partial class TaskEngine : BackgroundService
         }
         finally
         {
-            agent.Release();
+            if (!released)
+            {
+                agent.Release();
+            }
+
             // Only this attempt's entry: a retry of the same task may already be running under the same id.
             _running.TryRemove(new KeyValuePair<Guid, RunningTask>(task.Id, running));
             running.Dispose();
@@ -513,3 +567,4 @@ public sealed partial class TaskEngine : BackgroundService
     [LoggerMessage(Level = LogLevel.Warning, Message = "Checking agent health failed; trying again next round")]
     private partial void LogHealthRoundFailed(Exception exception);
 }
+

@@ -79,15 +79,42 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
             new TaskEvent { TaskId = task.Id, FromStatus = TaskState.Created, ToStatus = TaskState.Queued, Reason = "waiting for an agent", OccurredAt = task.CreatedAt });
     }
 
-    public async Task<IReadOnlyList<TaskItem>> PeekDispatchableAsync(DateTimeOffset now, int max, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TaskItem>> PeekDispatchableAsync(DispatchWindow window, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        // Only what routing and admission read: payloads and the submitter's permissions are loaded for the tasks
-        // actually assigned, not for every one looked at.
-        return await db.Tasks.AsNoTracking()
-            .Where(t => t.Status == TaskState.Queued && (t.NextAttemptAt == null || t.NextAttemptAt <= now))
-            .OrderBy(t => t.DispatchScore)
-            .Take(max)
+        var now = window.Now;
+        var due = db.Tasks.Where(t => t.Status == TaskState.Queued && (t.NextAttemptAt == null || t.NextAttemptAt <= now));
+        var parts = new List<IQueryable<TaskItem>>();
+        foreach (var (agentId, count) in window.PerAgent)
+        {
+            parts.Add(due.Where(t => t.AgentId == agentId).OrderBy(t => t.DispatchScore).Take(count));
+        }
+
+        if (window.Unaddressed > 0)
+        {
+            var unaddressed = due.Where(t => t.AgentId == null);
+            if (window.FromScore is { } from)
+            {
+                var seen = window.AlreadyRead;
+                unaddressed = unaddressed.Where(t => t.DispatchScore >= from && !seen.Contains(t.Id));
+            }
+
+            parts.Add(unaddressed.OrderBy(t => t.DispatchScore).Take(window.Unaddressed));
+        }
+
+        if (window.Head > 0)
+        {
+            parts.Add(due.OrderBy(t => t.DispatchScore).Take(window.Head));
+        }
+
+        if (parts.Count == 0)
+        {
+            return [];
+        }
+
+        // One statement (UNION ALL of index seeks). Only what routing and admission read: payloads and the
+        // submitter's permissions are loaded for the tasks actually assigned, not for every one looked at.
+        var read = await parts.Aggregate((all, part) => all.Concat(part)).AsNoTracking()
             .Select(t => new TaskItem
             {
                 Id = t.Id,
@@ -109,6 +136,7 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
                 DispatchScore = t.DispatchScore,
             })
             .ToListAsync(cancellationToken);
+        return [.. read.DistinctBy(t => t.Id).OrderBy(t => t.DispatchScore)];
     }
 
     public async Task<IReadOnlyList<TaskItem>> AssignAsync(

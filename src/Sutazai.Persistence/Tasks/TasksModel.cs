@@ -28,7 +28,8 @@ internal static class TasksModel
             task.Property(t => t.WebhookSecretProtected).HasMaxLength(ModelLimits.Key);
             // Lapsed leases are found by expiry.
             task.HasIndex(t => new { t.Status, t.LeaseExpiresAt });
-            task.HasIndex(t => new { t.AgentId, t.Status });
+            // An agent's tasks by state, and its queued ones in dispatch order (each agent's part of a dispatch round).
+            task.HasIndex(t => new { t.AgentId, t.Status, t.DispatchScore });
             task.HasIndex(t => new { t.UserId, t.CreatedAt });
             task.HasIndex(t => new { t.UserId, t.IdempotencyKey }).IsUnique();
         });

@@ -1693,9 +1693,6 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                     b.HasKey("Id")
                         .HasName("pk_tasks");
 
-                    b.HasIndex("AgentId", "Status")
-                        .HasDatabaseName("ix_tasks_agent_id_status");
-
                     b.HasIndex("Status", "DispatchScore")
                         .HasDatabaseName("ix_tasks_status_dispatch_score");
 
@@ -1708,6 +1705,9 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                     b.HasIndex("UserId", "IdempotencyKey")
                         .IsUnique()
                         .HasDatabaseName("ix_tasks_user_id_idempotency_key");
+
+                    b.HasIndex("AgentId", "Status", "DispatchScore")
+                        .HasDatabaseName("ix_tasks_agent_id_status_dispatch_score");
 
                     b.ToTable("tasks", (string)null);
                 });
