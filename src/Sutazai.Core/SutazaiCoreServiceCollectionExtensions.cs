@@ -20,6 +20,13 @@ public static class SutazaiCoreServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>The model gateway; backends register themselves as <see cref="Models.IModelBackend"/>.</summary>
+    public static IServiceCollection AddSutazaiModels(this IServiceCollection services)
+    {
+        services.TryAddSingleton<Models.ModelGateway>();
+        return services;
+    }
+
     /// <summary>The task engine: agents directory, router, dispatcher, submissions and live events.</summary>
     public static IServiceCollection AddSutazaiTasks(this IServiceCollection services)
     {

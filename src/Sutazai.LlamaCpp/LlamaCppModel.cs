@@ -174,6 +174,7 @@ public sealed class LlamaCppModel : IAsyncDisposable
         }
     }
 
+    /// <summary>Unloads the weights once no call holds them; safe to call more than once.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_idleCheck is not null)
@@ -182,8 +183,15 @@ public sealed class LlamaCppModel : IAsyncDisposable
         }
 
         await _loading.WaitAsync();
-        _weights?.Dispose();
-        _weights = null;
+        try
+        {
+            _weights?.Dispose();
+            Volatile.Write(ref _weights, null);
+        }
+        finally
+        {
+            _loading.Release();
+        }
     }
 }
 

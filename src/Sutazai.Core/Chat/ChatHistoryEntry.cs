@@ -16,6 +16,15 @@ public sealed class ChatHistoryEntry
     /// <summary>The agent that made the call, when an agent made it.</summary>
     public string? AgentUsed { get; set; }
 
+    /// <summary>The API key the call came with, when it came with one.</summary>
+    public Guid? ApiKeyId { get; set; }
+
+    /// <summary>The task the call was made for, when a task made it.</summary>
+    public Guid? TaskId { get; set; }
+
+    /// <summary>Which backend answered: <c>llamacpp</c>, <c>ollama</c>, ...</summary>
+    public string Backend { get; set; } = "";
+
     public int PromptTokens { get; set; }
 
     public int CompletionTokens { get; set; }

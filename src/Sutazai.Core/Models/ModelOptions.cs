@@ -9,12 +9,34 @@ public sealed class ModelOptions
 
     /// <summary>The model used when a request names none.</summary>
     public string DefaultModel { get; set; } = "tinyllama";
+
+    /// <summary>Calls one model runs at once; more wait in line.</summary>
+    public int MaxConcurrentCalls { get; set; } = 5;
+
+    /// <summary>Calls that may wait for one model; past that a call is refused (503 with Retry-After).</summary>
+    public int MaxQueuedCalls { get; set; } = 100;
 }
 
 public sealed class ModelOptionsValidator : IValidateOptions<ModelOptions>
 {
-    public ValidateOptionsResult Validate(string? name, ModelOptions options) =>
-        string.IsNullOrWhiteSpace(options.DefaultModel) || options.DefaultModel.Length > 200
-            ? ValidateOptionsResult.Fail("Sutazai:Models:DefaultModel must name a model (1 to 200 characters), for example 'tinyllama'.")
-            : ValidateOptionsResult.Success;
+    public ValidateOptionsResult Validate(string? name, ModelOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.DefaultModel) || options.DefaultModel.Length > 200)
+        {
+            failures.Add("Sutazai:Models:DefaultModel must name a model (1 to 200 characters), for example 'tinyllama'.");
+        }
+
+        if (options.MaxConcurrentCalls is < 1 or > 1000)
+        {
+            failures.Add($"Sutazai:Models:MaxConcurrentCalls must be between 1 and 1000 (got {options.MaxConcurrentCalls}).");
+        }
+
+        if (options.MaxQueuedCalls is < 0 or > 100_000)
+        {
+            failures.Add($"Sutazai:Models:MaxQueuedCalls must be between 0 and 100000 (got {options.MaxQueuedCalls}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }

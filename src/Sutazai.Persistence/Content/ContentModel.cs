@@ -52,7 +52,10 @@ internal static class ContentModel
             chat.ToTable("chat_history");
             chat.Property(c => c.Model).HasMaxLength(ModelLimits.Name);
             chat.Property(c => c.AgentUsed).HasMaxLength(ModelLimits.Name);
+            chat.Property(c => c.Backend).HasMaxLength(ModelLimits.Name);
             chat.HasIndex(c => new { c.UserId, c.CreatedAt });
+            chat.HasIndex(c => new { c.Model, c.CreatedAt });
+            chat.HasIndex(c => c.TaskId);
             chat.HasOne<User>().WithMany().HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.SetNull);
         });
     }

@@ -24,6 +24,7 @@ public static class ProblemTypes
     public const string TooManyRequests = Prefix + "too-many-requests";
     public const string Internal = Prefix + "internal";
     public const string Unavailable = Prefix + "unavailable";
+    public const string BackendFailed = Prefix + "backend-failed";
 
     /// <summary>The type for a status code when nothing more specific was chosen.</summary>
     public static string ForStatus(int status) => status switch

@@ -11,6 +11,7 @@ using Sutazai.Core.Identity;
 using Sutazai.Core.Limits;
 using Sutazai.Agents;
 using Sutazai.Core;
+using Sutazai.LlamaCpp;
 using Sutazai.Persistence;
 using Sutazai.Server.Agents;
 using Sutazai.Server.Audit;
@@ -18,6 +19,7 @@ using Sutazai.Server.Errors;
 using Sutazai.Server.Health;
 using Sutazai.Server.Identity;
 using Sutazai.Server.RateLimiting;
+using Sutazai.Server.Models;
 using Sutazai.Server.Tasks;
 
 namespace Sutazai.Server.Hosting;
@@ -41,6 +43,8 @@ public static partial class SutazaiApplication
         services.AddSutazaiPersistence();
         services.AddSutazaiTasks();
         services.AddSutazaiAgents();
+        services.AddSutazaiModels();
+        services.AddSutazaiLlamaCpp();
         services.AddHttpClient(WebhookSender.ClientName);
         services.AddSingleton<WebhookSender>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookSender>());
@@ -120,6 +124,7 @@ public static partial class SutazaiApplication
         app.MapAuditApi();
         app.MapAgentsApi();
         app.MapTasksApi();
+        app.MapModelsApi();
         return app;
     }
 

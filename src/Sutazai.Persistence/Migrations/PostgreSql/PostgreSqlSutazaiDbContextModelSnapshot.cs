@@ -198,6 +198,16 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                         .HasColumnType("character varying(200)")
                         .HasColumnName("agent_used");
 
+                    b.Property<Guid?>("ApiKeyId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("api_key_id");
+
+                    b.Property<string>("Backend")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("backend");
+
                     b.Property<int>("CompletionTokens")
                         .HasColumnType("integer")
                         .HasColumnName("completion_tokens");
@@ -230,12 +240,22 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                         .HasColumnType("double precision")
                         .HasColumnName("response_time_ms");
 
+                    b.Property<Guid?>("TaskId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("task_id");
+
                     b.Property<Guid?>("UserId")
                         .HasColumnType("uuid")
                         .HasColumnName("user_id");
 
                     b.HasKey("Id")
                         .HasName("pk_chat_history");
+
+                    b.HasIndex("TaskId")
+                        .HasDatabaseName("ix_chat_history_task_id");
+
+                    b.HasIndex("Model", "CreatedAt")
+                        .HasDatabaseName("ix_chat_history_model_created_at");
 
                     b.HasIndex("UserId", "CreatedAt")
                         .HasDatabaseName("ix_chat_history_user_id_created_at");

@@ -190,6 +190,16 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("agent_used");
 
+                    b.Property<Guid?>("ApiKeyId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("api_key_id");
+
+                    b.Property<string>("Backend")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("backend");
+
                     b.Property<int>("CompletionTokens")
                         .HasColumnType("INTEGER")
                         .HasColumnName("completion_tokens");
@@ -222,12 +232,22 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .HasColumnType("REAL")
                         .HasColumnName("response_time_ms");
 
+                    b.Property<Guid?>("TaskId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("task_id");
+
                     b.Property<Guid?>("UserId")
                         .HasColumnType("TEXT")
                         .HasColumnName("user_id");
 
                     b.HasKey("Id")
                         .HasName("pk_chat_history");
+
+                    b.HasIndex("TaskId")
+                        .HasDatabaseName("ix_chat_history_task_id");
+
+                    b.HasIndex("Model", "CreatedAt")
+                        .HasDatabaseName("ix_chat_history_model_created_at");
 
                     b.HasIndex("UserId", "CreatedAt")
                         .HasDatabaseName("ix_chat_history_user_id_created_at");
