@@ -41,13 +41,16 @@ public abstract class HttpConformance<TStore> : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Health_is_healthy_and_reports_the_database_with_its_latency()
+    public async Task Health_reports_the_database_with_its_latency_and_is_degraded_while_no_backend_serves_the_default_model()
     {
         var response = await Anonymous.GetAsync("/health", Cancellation);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var health = await response.Content.ReadFromJsonAsync<JsonElement>(Cancellation);
-        Assert.Equal("healthy", health.GetProperty("status").GetString());
+        Assert.Equal("degraded", health.GetProperty("status").GetString());
+        var models = health.GetProperty("dependencies").GetProperty("models");
+        Assert.Equal("degraded", models.GetProperty("status").GetString());
+        Assert.Contains("default model 'tinyllama'", models.GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.True(health.GetProperty("ready").GetBoolean());
         Assert.False(string.IsNullOrEmpty(health.GetProperty("version").GetString()));
         Assert.True(health.GetProperty("uptime_seconds").GetDouble() >= 0);

@@ -85,6 +85,14 @@ public abstract class ModelConformance<TStore>(ModelFixture<TStore> fixture) : I
         Assert.Equal(512, models["tiny"].GetProperty("context_size").GetInt32());
         Assert.Equal("unreachable", models["missing"].GetProperty("status").GetString());
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+
+        // The node stays up; health says which model cannot be reached and why.
+        var health = await fixture.Api.Anonymous().GetFromJsonAsync<JsonElement>("/health", Cancellation);
+        var entry = health.GetProperty("dependencies").GetProperty("models");
+        Assert.Equal(("degraded", "degraded"), (health.GetProperty("status").GetString(), entry.GetProperty("status").GetString()));
+        Assert.Equal("missing is unreachable", entry.GetProperty("description").GetString());
+        Assert.Contains("/nonexistent/missing.gguf", entry.GetProperty("details").GetProperty("missing").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("unreachable", entry.GetProperty("details").GetProperty("tiny").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

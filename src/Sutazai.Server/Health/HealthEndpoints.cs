@@ -25,7 +25,8 @@ public static class HealthEndpoints
     public static IHealthChecksBuilder AddSutazaiHealthChecks(this IServiceCollection services) =>
         services.AddHealthChecks()
             .AddCheck<StartupHealthCheck>("startup", tags: [ReadyTag])
-            .AddCheck<DatabaseHealthCheck>("database", tags: [ReadyTag, DependencyTag]);
+            .AddCheck<DatabaseHealthCheck>("database", tags: [ReadyTag, DependencyTag])
+            .AddCheck<ModelsHealthCheck>("models", tags: [DependencyTag]);
 
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
     {
