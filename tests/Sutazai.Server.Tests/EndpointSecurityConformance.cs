@@ -18,7 +18,7 @@ namespace Sutazai.Server.Tests;
 /// Walks every endpoint the server maps: each is either deliberately public or declares what it needs, every
 /// state-changing one is audited, and every role gets exactly the 2xx or 403 the permission matrix says.
 /// </summary>
-public abstract class EndpointSecurityConformance<TStore>(ServerFixture<TStore> server) : IClassFixture<ServerFixture<TStore>>
+public abstract class EndpointSecurityConformance<TStore>(ModelFixture<TStore> server) : IClassFixture<ModelFixture<TStore>>
     where TStore : ITestStore, new()
 {
     /// <summary>Endpoints anyone may call, and why.</summary>
@@ -182,6 +182,10 @@ public abstract class EndpointSecurityConformance<TStore>(ServerFixture<TStore> 
         ["GET /api/v1/tasks/{id:guid}/webhooks"] = async c => new HttpRequestMessage(HttpMethod.Get, $"/api/v1/tasks/{await c.OwnWaitingTaskAsync()}/webhooks"),
         ["GET /api/v1/tasks/{id:guid}/stream"] = async c => new HttpRequestMessage(HttpMethod.Get, $"/api/v1/tasks/{await c.OwnWaitingTaskAsync()}/stream"),
         ["GET /api/v1/tasks/stream"] = _ => Get("/api/v1/tasks/stream"),
+        ["GET /api/v1/models"] = _ => Get("/api/v1/models"),
+        ["GET /api/v1/models/{name}"] = _ => Get("/api/v1/models/tiny"),
+        ["POST /api/v1/chat"] = _ => Task.FromResult(Post("/api/v1/chat", new { message = "matrix", max_tokens = 2 })),
+        ["POST /api/v1/chat/stream"] = _ => Task.FromResult(Post("/api/v1/chat/stream", new { message = "matrix", max_tokens = 2 })),
     };
 
     private static object NewAgent()
@@ -274,6 +278,6 @@ public abstract class EndpointSecurityConformance<TStore>(ServerFixture<TStore> 
     }
 }
 
-public sealed class SqliteEndpointSecurityTests(ServerFixture<SqliteTestStore> server) : EndpointSecurityConformance<SqliteTestStore>(server);
+public sealed class SqliteEndpointSecurityTests(ModelFixture<SqliteTestStore> server) : EndpointSecurityConformance<SqliteTestStore>(server);
 
-public sealed class PostgreSqlEndpointSecurityTests(ServerFixture<PostgreSqlTestStore> server) : EndpointSecurityConformance<PostgreSqlTestStore>(server);
+public sealed class PostgreSqlEndpointSecurityTests(ModelFixture<PostgreSqlTestStore> server) : EndpointSecurityConformance<PostgreSqlTestStore>(server);

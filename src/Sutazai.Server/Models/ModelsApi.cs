@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.AI;
 using Sutazai.Core.Identity;
 using Sutazai.Core.Models;
+using Sutazai.Server.Audit;
 using Sutazai.Server.Errors;
 using Sutazai.Server.Identity;
 
@@ -21,9 +22,9 @@ public static class ModelsApi
         models.MapGet("/{name}", GetAsync).RequirePermission(Permissions.ModelView).WithSummary("One model");
 
         var chat = app.MapGroup("/api/v1/chat").WithTags("Models");
-        chat.MapPost("/", ChatAsync).RequirePermission(Permissions.ModelUse)
+        chat.MapPost("/", ChatAsync).RequirePermission(Permissions.ModelUse).Audited("model.chat", "model")
             .WithSummary("Ask a model (the default when none is named); answers with the text and the tokens used");
-        chat.MapPost("/stream", StreamAsync).RequirePermission(Permissions.ModelUse)
+        chat.MapPost("/stream", StreamAsync).RequirePermission(Permissions.ModelUse).Audited("model.chat", "model")
             .WithSummary("Server-sent events: the answer piece by piece, then its usage");
         return app;
     }
