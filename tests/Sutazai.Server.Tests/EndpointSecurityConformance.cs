@@ -186,6 +186,8 @@ public abstract class EndpointSecurityConformance<TStore>(ModelFixture<TStore> s
         ["GET /api/v1/models/{name}"] = _ => Get("/api/v1/models/tiny"),
         ["POST /api/v1/chat"] = _ => Task.FromResult(Post("/api/v1/chat", new { message = "matrix", max_tokens = 2 })),
         ["POST /api/v1/chat/stream"] = _ => Task.FromResult(Post("/api/v1/chat/stream", new { message = "matrix", max_tokens = 2 })),
+        ["POST /v1/chat/completions"] = _ => Task.FromResult(Post("/v1/chat/completions", new { messages = new[] { new { role = "user", content = "matrix" } }, max_tokens = 2 })),
+        ["GET /v1/models"] = _ => Get("/v1/models"),
     };
 
     private static object NewAgent()

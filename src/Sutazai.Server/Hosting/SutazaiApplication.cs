@@ -125,6 +125,7 @@ public static partial class SutazaiApplication
         app.MapAgentsApi();
         app.MapTasksApi();
         app.MapModelsApi();
+        app.MapOpenAiCompatibleApi();
         return app;
     }
 
