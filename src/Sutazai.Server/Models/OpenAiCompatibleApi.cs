@@ -86,7 +86,7 @@ public static class OpenAiCompatibleApi
                     id,
                     @object = "chat.completion",
                     created,
-                    model = response.ModelId ?? call.Model,
+                    model = response.ModelId ?? call.Model ?? gateway.DefaultModel,
                     choices = new[] { new { index = 0, message = new { role = "assistant", content = response.Text }, finish_reason = FinishReason(response.FinishReason) } },
                     usage = Usage(response.Usage),
                 });
@@ -127,7 +127,7 @@ public static class OpenAiCompatibleApi
             await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted);
 
             Task ChunkAsync(object delta, string? finish) =>
-                WriteEventAsync(http, new { id, @object = "chat.completion.chunk", created, model = call.Model, choices = new[] { new { index = 0, delta, finish_reason = finish } } });
+                WriteEventAsync(http, new { id, @object = "chat.completion.chunk", created, model = call.Model ?? gateway.DefaultModel, choices = new[] { new { index = 0, delta, finish_reason = finish } } });
         }
     }
 
