@@ -52,6 +52,29 @@ public abstract class ModelConformance<TStore>(ModelFixture<TStore> fixture) : I
     }
 
     [Fact]
+    public async Task A_deterministic_call_asked_again_is_answered_from_the_cache_and_still_recorded()
+    {
+        var (user, client, _) = await fixture.Api.SignedInUserAsync("developer");
+        async Task<JsonElement> CacheAsync() => (await client.GetFromJsonAsync<JsonElement>("/api/v1/models", Cancellation)).GetProperty("cache");
+        var prompt = $"cache me {Guid.NewGuid():N}";
+        var before = await CacheAsync();
+
+        var first = await (await client.PostAsJsonAsync("/api/v1/chat", new { message = prompt, temperature = 0, max_tokens = 8 }, Cancellation)).Content.ReadFromJsonAsync<JsonElement>(Cancellation);
+        var second = await (await client.PostAsJsonAsync("/api/v1/chat", new { message = prompt, temperature = 0, max_tokens = 8 }, Cancellation)).Content.ReadFromJsonAsync<JsonElement>(Cancellation);
+        var longer = await (await client.PostAsJsonAsync("/api/v1/chat", new { message = prompt, temperature = 0, max_tokens = 9 }, Cancellation)).Content.ReadFromJsonAsync<JsonElement>(Cancellation);
+        await client.PostAsJsonAsync("/api/v1/chat", new { message = prompt, temperature = 0.9, max_tokens = 8 }, Cancellation);
+        var after = await CacheAsync();
+
+        Assert.Equal(first.ToString(), second.ToString());
+        Assert.Equal(9, longer.GetProperty("completion_tokens").GetInt32());
+        // One hit (the repeat); two misses (the first and the one with another limit); the random one is never looked up.
+        Assert.Equal(1, after.GetProperty("hits").GetInt64() - before.GetProperty("hits").GetInt64());
+        Assert.Equal(2, after.GetProperty("misses").GetInt64() - before.GetProperty("misses").GetInt64());
+        await using var db = fixture.Database();
+        Assert.Equal(4, await db.ChatHistory.CountAsync(c => c.UserId == user.Id && c.Message == prompt, Cancellation));
+    }
+
+    [Fact]
     public async Task Streaming_sends_the_same_answer_piece_by_piece_and_then_its_usage()
     {
         using var admin = await fixture.Api.AdminAsync();

@@ -15,8 +15,9 @@ public sealed record ChatCall(string? Model, IReadOnlyList<ChatMessage> Messages
 
 /// <summary>
 /// Every model call goes through here: the model is resolved (the default when none is named) to the backend
-/// that serves it, waits for a turn under the model's concurrency limit, runs, and is recorded with its tokens
-/// and time. Streaming and whole answers take the same path.
+/// that serves it; a deterministic call already answered is served from the cache; otherwise it waits for a
+/// turn under the model's concurrency limit and runs. Every call is recorded with its tokens and time.
+/// Streaming and whole answers take the same path.
 /// </summary>
 public sealed class ModelGateway(
     IEnumerable<IModelBackend> backends,
@@ -26,6 +27,8 @@ public sealed class ModelGateway(
 {
     private readonly IReadOnlyList<IModelBackend> _backends = [.. backends];
     private readonly ConcurrentDictionary<string, ModelLimiter> _limiters = new(StringComparer.OrdinalIgnoreCase);
+
+    public ResponseCache Cache { get; } = new(TimeSpan.FromSeconds(options.Value.CacheSeconds), options.Value.CacheEntries, time);
 
     public string DefaultModel => options.Value.DefaultModel;
 
@@ -53,33 +56,53 @@ public sealed class ModelGateway(
     {
         var model = string.IsNullOrWhiteSpace(call.Model) ? DefaultModel : call.Model;
         var (backend, client) = Resolve(model);
-        var limiter = _limiters.GetOrAdd(model, _ => new ModelLimiter(options.Value.MaxConcurrentCalls, options.Value.MaxQueuedCalls));
-        using var turn = await limiter.EnterAsync(call.Priority, cancellationToken);
-
         var started = time.GetTimestamp();
         var answer = new StringBuilder();
         UsageDetails? usage = null;
-        await using var updates = client.GetStreamingResponseAsync(call.Messages, call.Options, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        while (true)
+        var cacheKey = Cache.KeyFor(model, call.Messages, call.Options);
+        if (cacheKey is not null && Cache.Find(cacheKey) is { } cached)
         {
-            ChatResponseUpdate update;
-            try
+            foreach (var update in cached)
             {
-                if (!await updates.MoveNextAsync())
+                answer.Append(update.Text);
+                usage = update.Contents.OfType<UsageContent>().LastOrDefault()?.Details ?? usage;
+                yield return update;
+            }
+        }
+        else
+        {
+            var limiter = _limiters.GetOrAdd(model, _ => new ModelLimiter(options.Value.MaxConcurrentCalls, options.Value.MaxQueuedCalls));
+            using var turn = await limiter.EnterAsync(call.Priority, cancellationToken);
+            var collected = cacheKey is null ? null : new List<ChatResponseUpdate>();
+            await using var updates = client.GetStreamingResponseAsync(call.Messages, call.Options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            while (true)
+            {
+                ChatResponseUpdate update;
+                try
                 {
-                    break;
+                    if (!await updates.MoveNextAsync())
+                    {
+                        break;
+                    }
+
+                    update = updates.Current;
+                }
+                catch (Exception e) when (e is not OperationCanceledException and not ArgumentException)
+                {
+                    throw new ModelBackendException(backend.Name, model, e);
                 }
 
-                update = updates.Current;
-            }
-            catch (Exception e) when (e is not OperationCanceledException and not ArgumentException)
-            {
-                throw new ModelBackendException(backend.Name, model, e);
+                answer.Append(update.Text);
+                usage = update.Contents.OfType<UsageContent>().LastOrDefault()?.Details ?? usage;
+                collected?.Add(update);
+                yield return update;
             }
 
-            answer.Append(update.Text);
-            usage = update.Contents.OfType<UsageContent>().LastOrDefault()?.Details ?? usage;
-            yield return update;
+            // Only a whole answer is kept: a caller that stopped reading leaves nothing behind.
+            if (cacheKey is not null && collected is not null)
+            {
+                Cache.Store(cacheKey, collected);
+            }
         }
 
         await history.AddAsync(

@@ -15,6 +15,12 @@ public sealed class ModelOptions
 
     /// <summary>Calls that may wait for one model; past that a call is refused (503 with Retry-After).</summary>
     public int MaxQueuedCalls { get; set; } = 100;
+
+    /// <summary>How long answers to deterministic calls (temperature 0 or a fixed seed) are reused; 0 turns the cache off.</summary>
+    public int CacheSeconds { get; set; } = 300;
+
+    /// <summary>How many answers the cache holds at most.</summary>
+    public int CacheEntries { get; set; } = 1000;
 }
 
 public sealed class ModelOptionsValidator : IValidateOptions<ModelOptions>
@@ -30,6 +36,11 @@ public sealed class ModelOptionsValidator : IValidateOptions<ModelOptions>
         if (options.MaxConcurrentCalls is < 1 or > 1000)
         {
             failures.Add($"Sutazai:Models:MaxConcurrentCalls must be between 1 and 1000 (got {options.MaxConcurrentCalls}).");
+        }
+
+        if (options.CacheSeconds < 0 || options.CacheEntries < 0)
+        {
+            failures.Add($"Sutazai:Models:CacheSeconds and CacheEntries must be 0 (off) or more (got {options.CacheSeconds}, {options.CacheEntries}).");
         }
 
         if (options.MaxQueuedCalls is < 0 or > 100_000)

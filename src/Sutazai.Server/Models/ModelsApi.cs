@@ -30,7 +30,7 @@ public static class ModelsApi
     }
 
     private static async Task<ModelList> ListAsync(ModelGateway gateway, CancellationToken cancellationToken) =>
-        new(gateway.DefaultModel, [.. (await gateway.ListModelsAsync(cancellationToken)).Select(ModelView.From)]);
+        new(gateway.DefaultModel, [.. (await gateway.ListModelsAsync(cancellationToken)).Select(ModelView.From)], CacheView.From(gateway.Cache));
 
     private static async Task<Results<Ok<ModelView>, ProblemHttpResult>> GetAsync(string name, ModelGateway gateway, CancellationToken cancellationToken) =>
         (await gateway.ListModelsAsync(cancellationToken)).FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase)) is { } model
@@ -165,7 +165,14 @@ public sealed record ChatRequest(
 /// <summary>The original system's answer (<c>response</c>, <c>model</c>, <c>tokens_used</c>) with the split of tokens.</summary>
 public sealed record ChatAnswer(string Response, string Model, int TokensUsed, int PromptTokens, int CompletionTokens, string? FinishReason);
 
-public sealed record ModelList(string DefaultModel, IReadOnlyList<ModelView> Models);
+public sealed record ModelList(string DefaultModel, IReadOnlyList<ModelView> Models, CacheView Cache);
+
+/// <summary>How often deterministic calls were answered from the response cache on this node.</summary>
+public sealed record CacheView(long Hits, long Misses, double HitRate)
+{
+    public static CacheView From(ResponseCache cache) =>
+        new(cache.Hits, cache.Misses, cache.Hits + cache.Misses == 0 ? 0 : Math.Round((double)cache.Hits / (cache.Hits + cache.Misses), 4));
+}
 
 public sealed record ModelView(string Name, string Backend, ModelStatus Status, int? ContextSize, IReadOnlyList<string> Capabilities, string? Detail)
 {
