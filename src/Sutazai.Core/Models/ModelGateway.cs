@@ -60,49 +60,14 @@ public sealed class ModelGateway(
         var answer = new StringBuilder();
         UsageDetails? usage = null;
         var cacheKey = Cache.KeyFor(model, call.Messages, call.Options);
-        if (cacheKey is not null && Cache.Find(cacheKey) is { } cached)
+        var source = cacheKey is not null && Cache.Find(cacheKey) is { } cached
+            ? cached.ToAsyncEnumerable()
+            : RunAsync(backend, client, model, call, cacheKey, cancellationToken);
+        await foreach (var update in source.WithCancellation(cancellationToken))
         {
-            foreach (var update in cached)
-            {
-                answer.Append(update.Text);
-                usage = update.Contents.OfType<UsageContent>().LastOrDefault()?.Details ?? usage;
-                yield return update;
-            }
-        }
-        else
-        {
-            var limiter = _limiters.GetOrAdd(model, _ => new ModelLimiter(options.Value.MaxConcurrentCalls, options.Value.MaxQueuedCalls));
-            using var turn = await limiter.EnterAsync(call.Priority, cancellationToken);
-            var collected = cacheKey is null ? null : new List<ChatResponseUpdate>();
-            await using var updates = client.GetStreamingResponseAsync(call.Messages, call.Options, cancellationToken).GetAsyncEnumerator(cancellationToken);
-            while (true)
-            {
-                ChatResponseUpdate update;
-                try
-                {
-                    if (!await updates.MoveNextAsync())
-                    {
-                        break;
-                    }
-
-                    update = updates.Current;
-                }
-                catch (Exception e) when (e is not OperationCanceledException and not ArgumentException)
-                {
-                    throw new ModelBackendException(backend.Name, model, e);
-                }
-
-                answer.Append(update.Text);
-                usage = update.Contents.OfType<UsageContent>().LastOrDefault()?.Details ?? usage;
-                collected?.Add(update);
-                yield return update;
-            }
-
-            // Only a whole answer is kept: a caller that stopped reading leaves nothing behind.
-            if (cacheKey is not null && collected is not null)
-            {
-                Cache.Store(cacheKey, collected);
-            }
+            answer.Append(update.Text);
+            usage = update.Contents.OfType<UsageContent>().LastOrDefault()?.Details ?? usage;
+            yield return update;
         }
 
         await history.AddAsync(
@@ -122,6 +87,39 @@ public sealed class ModelGateway(
                 CreatedAt = time.GetUtcNow(),
             },
             CancellationToken.None);
+    }
+
+    /// <summary>Runs the call on its backend under the model's concurrency limit, and keeps a whole cacheable answer.</summary>
+    private async IAsyncEnumerable<ChatResponseUpdate> RunAsync(
+        IModelBackend backend, IChatClient client, string model, ChatCall call, string? cacheKey, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var limiter = _limiters.GetOrAdd(model, _ => new ModelLimiter(options.Value.MaxConcurrentCalls, options.Value.MaxQueuedCalls));
+        using var turn = await limiter.EnterAsync(call.Priority, cancellationToken);
+        var collected = cacheKey is null ? null : new List<ChatResponseUpdate>();
+        await using var updates = client.GetStreamingResponseAsync(call.Messages, call.Options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            try
+            {
+                if (!await updates.MoveNextAsync())
+                {
+                    break;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not ArgumentException)
+            {
+                throw new ModelBackendException(backend.Name, model, e);
+            }
+
+            collected?.Add(updates.Current);
+            yield return updates.Current;
+        }
+
+        // Only a whole answer is kept: a caller that stopped reading leaves nothing behind.
+        if (cacheKey is not null && collected is not null)
+        {
+            Cache.Store(cacheKey, collected);
+        }
     }
 
     private (IModelBackend Backend, IChatClient Client) Resolve(string model)

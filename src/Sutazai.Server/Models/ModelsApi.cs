@@ -114,24 +114,8 @@ public static class ModelsApi
         }
     }
 
-    /// <summary>The problem answer for a failure the caller should hear about; null for anything else.</summary>
-    private static ProblemHttpResult? Failure(Exception e, HttpContext http)
-    {
-        switch (e)
-        {
-            case UnknownModelException unknown:
-                return Problems.NotFound(unknown.Message);
-            case ModelBusyException busy:
-                http.Response.Headers.RetryAfter = "1";
-                return TypedResults.Problem(busy.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Model busy", type: ProblemTypes.Unavailable);
-            case ModelBackendException failed:
-                return TypedResults.Problem(failed.Message, statusCode: StatusCodes.Status502BadGateway, title: "Model backend failed", type: ProblemTypes.BackendFailed);
-            case ArgumentException refused:
-                return Problems.BadRequest(refused.Message);
-            default:
-                return null;
-        }
-    }
+    private static ProblemHttpResult? Failure(Exception e, HttpContext http) =>
+        ModelFailure.Of(e, http) is { } failure ? TypedResults.Problem(e.Message, statusCode: failure.Status, title: failure.Title, type: failure.ProblemType) : null;
 
     private static string? FinishReason(ChatFinishReason? reason) => reason?.Value;
 }

@@ -61,14 +61,9 @@ public static class OpenAiCompatibleApi
             {
                 any = await updates.MoveNextAsync();
             }
-            catch (Exception e) when (Failure(e) is { } status)
+            catch (Exception e) when (ModelFailure.Of(e, http) is { } failure)
             {
-                if (e is ModelBusyException)
-                {
-                    http.Response.Headers.RetryAfter = "1";
-                }
-
-                await ErrorAsync(http, status, e.Message, status == StatusCodes.Status404NotFound ? "invalid_request_error" : "server_error");
+                await ErrorAsync(http, failure.Status, e.Message, failure.Status < 500 ? "invalid_request_error" : "server_error");
                 return;
             }
 
@@ -199,15 +194,6 @@ public static class OpenAiCompatibleApi
         var number = value.ValueKind == JsonValueKind.Number ? value.GetDouble() : throw new FormatException($"'{name}' must be a number.");
         return number >= min && number <= max ? (float)number : throw new FormatException($"'{name}' must be between {min} and {max} (got {number}).");
     }
-
-    private static int? Failure(Exception e) => e switch
-    {
-        UnknownModelException => StatusCodes.Status404NotFound,
-        ModelBusyException => StatusCodes.Status503ServiceUnavailable,
-        ModelBackendException => StatusCodes.Status502BadGateway,
-        ArgumentException => StatusCodes.Status400BadRequest,
-        _ => null,
-    };
 
     private static object? Usage(UsageDetails? usage) => usage is null ? null : new
     {
