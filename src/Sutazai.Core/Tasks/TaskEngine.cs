@@ -257,21 +257,49 @@ public sealed partial class TaskEngine : BackgroundService
             return new DispatchRound(0, deferrals.Count);
         }
 
+        // Each run is registered before the store assigns it: a cancel that comes the moment the assignment is
+        // visible must find this run, not nothing, nor the entry of an earlier attempt still being recorded.
+        var runs = assignments.ToDictionary(a => a.Assignment.TaskId, _ => new RunningTask());
+        foreach (var (id, run) in runs)
+        {
+            _running[id] = run;
+        }
+
         var leaseUntil = now.AddSeconds(_options.LeaseSeconds);
-        var won = await _store.AssignAsync([.. assignments.Select(a => a.Assignment)], _node, now, leaseUntil, cancellationToken);
+        IReadOnlyList<TaskItem> won;
+        try
+        {
+            won = await _store.AssignAsync([.. assignments.Select(a => a.Assignment)], _node, now, leaseUntil, cancellationToken);
+        }
+        catch
+        {
+            foreach (var (id, run) in runs)
+            {
+                Unregister(id, run);
+            }
+
+            foreach (var (_, agent) in assignments)
+            {
+                agent.Release();
+            }
+
+            throw;
+        }
+
         var wonIds = won.ToDictionary(t => t.Id);
         foreach (var (assignment, agent) in assignments)
         {
+            var running = runs[assignment.TaskId];
             if (!wonIds.TryGetValue(assignment.TaskId, out var task))
             {
+                Unregister(assignment.TaskId, running);
                 agent.Release();
                 continue;
             }
 
             _events.Publish(new TaskChange(task.Id, task.UserId, TaskState.Assigned, assignment.Reason, now, agent.Definition.Name, task.Attempt));
             _events.Publish(new TaskChange(task.Id, task.UserId, TaskState.Running, $"started on {_node}", now, agent.Definition.Name, task.Attempt));
-            var running = new RunningTask();
-            _running[task.Id] = running;
+            running.Started = true;
             running.Completion = Task.Run(() => RunAsync(task, agent, running, now, cancellationToken), CancellationToken.None);
         }
 
@@ -354,11 +382,16 @@ public sealed partial class TaskEngine : BackgroundService
                 agent.Release();
             }
 
-            // Only this attempt's entry: a retry of the same task may already be running under the same id.
-            _running.TryRemove(new KeyValuePair<Guid, RunningTask>(task.Id, running));
-            running.Dispose();
+            Unregister(task.Id, running);
             Wake();
         }
+    }
+
+    /// <summary>Only this attempt's entry: a retry of the same task may already be registered under the same id.</summary>
+    private void Unregister(Guid taskId, RunningTask running)
+    {
+        _running.TryRemove(new KeyValuePair<Guid, RunningTask>(taskId, running));
+        running.Dispose();
     }
 
     /// <summary>What an audited action did, who asked for it, and how it ended; the report is kept up to 16 KB.</summary>
@@ -470,7 +503,9 @@ public sealed partial class TaskEngine : BackgroundService
     public async Task MaintainOnceAsync(CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        var renewal = await _store.RenewLeasesAsync(_running.Keys.ToList(), _node, now.AddSeconds(_options.LeaseSeconds), cancellationToken);
+        // Runs still being assigned are not renewed: the store does not hold them for this node yet.
+        var held = _running.Where(r => r.Value.Started).Select(r => r.Key).ToList();
+        var renewal = await _store.RenewLeasesAsync(held, _node, now.AddSeconds(_options.LeaseSeconds), cancellationToken);
         foreach (var id in renewal.CancelRequested)
         {
             CancelLocal(id, "cancelled on request");
@@ -529,6 +564,11 @@ public sealed partial class TaskEngine : BackgroundService
         public string? Reason { get; private set; }
 
         public Task Completion { get; set; } = Task.CompletedTask;
+
+        private volatile bool _started;
+
+        /// <summary>The store has assigned it to this node and it has been handed to its agent.</summary>
+        public bool Started { get => _started; set => _started = value; }
 
         public void Cancel(string reason)
         {
