@@ -23,6 +23,7 @@ public static class SutazaiCoreServiceCollectionExtensions
     /// <summary>The model gateway; backends register themselves as <see cref="Models.IModelBackend"/>.</summary>
     public static IServiceCollection AddSutazaiModels(this IServiceCollection services)
     {
+        services.TryAddSingleton<Models.ModelCalls>();
         services.TryAddSingleton<Models.ModelGateway>();
         return services;
     }

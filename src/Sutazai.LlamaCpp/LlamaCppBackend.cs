@@ -28,18 +28,35 @@ public sealed class LlamaCppBackend : IModelBackend, IAsyncDisposable
 
     public string Name => "llamacpp";
 
+    public bool CanPull => false;
+
     public Task<IReadOnlyList<BackendModel>> ListModelsAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<BackendModel>>([.. _options.Value.Models.Select(m =>
         {
-            var loaded = _models.TryGetValue(m.Key, out var model) && model.IsLoaded;
-            var status = loaded ? ModelStatus.Loaded : File.Exists(m.Value.Path) ? ModelStatus.Available : ModelStatus.Unreachable;
-            return new BackendModel(m.Key, Name, status, m.Value.ContextSize, ["chat", "generate"], status == ModelStatus.Unreachable ? $"no file at '{m.Value.Path}'" : m.Value.Path);
+            var file = new FileInfo(m.Value.Path);
+            var model = _models.GetValueOrDefault(m.Key);
+            var status = model is { IsLoaded: true } ? ModelStatus.Loaded : file.Exists ? ModelStatus.Available : ModelStatus.Unreachable;
+            return new BackendModel(
+                m.Key,
+                Name,
+                status,
+                m.Value.ContextSize,
+                ["chat", "generate", "embed"],
+                status == ModelStatus.Unreachable ? $"no file at '{m.Value.Path}'" : m.Value.Path,
+                file.Exists ? file.Length : null,
+                file.Exists ? file.LastWriteTimeUtc : null,
+                model?.UnloadsAt);
         })]);
 
-    public IChatClient? ChatClient(string model) =>
-        _options.Value.Models.TryGetValue(model, out var settings)
-            ? new LlamaCppChatClient(_models.GetOrAdd(model, name => new LlamaCppModel(name, settings, _time)))
-            : null;
+    public IChatClient? ChatClient(string model) => Model(model) is { } m ? new LlamaCppChatClient(m) : null;
+
+    public IEmbeddingGenerator<string, Embedding<float>>? EmbeddingGenerator(string model) => Model(model) is { } m ? new LlamaCppEmbeddingGenerator(m) : null;
+
+    public IAsyncEnumerable<PullProgress> PullAsync(string model, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"Backend '{Name}' cannot pull models: put the GGUF file on disk and name it in Sutazai:Models:LlamaCpp:Models:<name>:Path.");
+
+    private LlamaCppModel? Model(string model) =>
+        _options.Value.Models.TryGetValue(model, out var settings) ? _models.GetOrAdd(model, name => new LlamaCppModel(name, settings, _time)) : null;
 
     public async ValueTask DisposeAsync()
     {

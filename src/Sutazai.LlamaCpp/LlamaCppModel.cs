@@ -1,4 +1,6 @@
+using System.Text;
 using LLama;
+using LLama.Extensions;
 using LLama.Common;
 using LLama.Native;
 using LLama.Sampling;
@@ -37,6 +39,19 @@ public sealed class LlamaCppModel : IAsyncDisposable
     public LlamaCppModelOptions Options { get; }
 
     public bool IsLoaded => Volatile.Read(ref _weights) is not null;
+
+    /// <summary>When the loaded weights will be unloaded if nobody uses them; null when not loaded or never unloaded.</summary>
+    public DateTimeOffset? UnloadsAt
+    {
+        get
+        {
+            lock (_use)
+            {
+                return _weights is null || Options.IdleUnloadSeconds <= 0 ? null
+                    : (_inUse > 0 ? _time.GetUtcNow() : _lastUsed) + TimeSpan.FromSeconds(Options.IdleUnloadSeconds);
+            }
+        }
+    }
 
     /// <summary>Generates a continuation of <paramref name="prompt"/> token by token, until an end token or the limit.</summary>
     internal async IAsyncEnumerable<GeneratedText> GenerateAsync(
@@ -86,6 +101,39 @@ public sealed class LlamaCppModel : IAsyncDisposable
             }
 
             yield return new GeneratedText("", tokens.Length, null, finish);
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    /// <summary>One vector per input (mean of its tokens, unit length, as Ollama returns them), with its token count.</summary>
+    internal async Task<IReadOnlyList<(float[] Vector, int Tokens)>> EmbedAsync(IReadOnlyList<string> inputs, CancellationToken cancellationToken)
+    {
+        var weights = await AcquireAsync(cancellationToken);
+        try
+        {
+            var parameters = ContextParameters();
+            parameters.Embeddings = true;
+            parameters.PoolingType = LLamaPoolingType.Mean;
+            parameters.BatchSize = parameters.UBatchSize = (uint)Options.ContextSize;
+            using var embedder = new LLamaEmbedder(weights, parameters);
+            var results = new List<(float[], int)>(inputs.Count);
+            foreach (var input in inputs)
+            {
+                var tokens = weights.Tokenize(input, true, false, Encoding.UTF8).Length;
+                if (tokens > Options.ContextSize)
+                {
+                    throw new ArgumentException($"An input is {tokens} tokens; model '{Name}' embeds at most {Options.ContextSize} (Sutazai:Models:LlamaCpp:Models:{Name}:ContextSize).");
+                }
+
+                var vector = (await embedder.GetEmbeddings(input, cancellationToken))[0];
+                vector.EuclideanNormalization();
+                results.Add((vector, tokens));
+            }
+
+            return results;
         }
         finally
         {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Sutazai.Core;
 using Sutazai.Core.Chat;
+using Sutazai.Core.Models;
 using Sutazai.Core.Orchestration;
 using Sutazai.Core.Resources;
 using Sutazai.Core.Tasks;
@@ -55,6 +56,7 @@ public static class StorageRegistration
         services.TryAddSingleton<IInteractionStore, EfInteractionStore>();
         services.TryAddSingleton<IClaimStore, EfClaimStore>();
         services.TryAddSingleton<IChatHistoryStore, EfChatHistoryStore>();
+        services.TryAddSingleton<IModelSettingsStore, EfModelSettingsStore>();
         services.TryAddSingleton<IAgentCatalog, EfAgentCatalog>();
         services.TryAddSingleton<DatabaseInitializer>();
         return services;

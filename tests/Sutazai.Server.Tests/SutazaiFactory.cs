@@ -52,6 +52,8 @@ public class SutazaiFactory(ITestStore store, IReadOnlyDictionary<string, string
         builder.UseSetting("Sutazai:Bootstrap:AdminPassword", AdminPassword);
         builder.UseSetting("Sutazai:RateLimits:AuthenticatedPerMinute", "1000000");
         builder.UseSetting("Sutazai:RateLimits:AnonymousPerMinute", "1000000");
+        // No Ollama unless a test points at one: whatever answers on this machine's 11434 must not change results.
+        builder.UseSetting("Sutazai:Models:Ollama:Endpoint", "");
         builder.UseSetting("Serilog:MinimumLevel:Default", "Information");
         builder.UseSetting("Serilog:MinimumLevel:Override:Microsoft", "Warning");
         if (Environment.GetEnvironmentVariable("SUTAZAI_TEST_LOG") is { Length: > 0 })

@@ -22,6 +22,9 @@ public sealed class ChatHistoryEntry
     /// <summary>The task the call was made for, when a task made it.</summary>
     public Guid? TaskId { get; set; }
 
+    /// <summary>What was asked of the model: <c>chat</c> (also generate) or <c>embed</c>.</summary>
+    public string Operation { get; set; } = "chat";
+
     /// <summary>Which backend answered: <c>llamacpp</c>, <c>ollama</c>, ...</summary>
     public string Backend { get; set; } = "";
 

@@ -25,6 +25,9 @@ public sealed class ModelEntry
 
     public int? ContextSize { get; set; }
 
+    /// <summary>The model calls use when they name none, as chosen by an admin at run time (at most one row).</summary>
+    public bool IsDefault { get; set; }
+
     public string? ParametersJson { get; set; }
 
     public List<string> Capabilities { get; set; } = [];

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
 using Sutazai.Core.Chat;
 
 namespace Sutazai.Core.Models;
@@ -11,108 +12,232 @@ namespace Sutazai.Core.Models;
 public sealed record ModelCaller(Guid? UserId, Guid? ApiKeyId = null, string? Agent = null, Guid? TaskId = null);
 
 /// <summary>A chat call: which model (the default when null), the conversation, the settings, and its priority (1 first).</summary>
-public sealed record ChatCall(string? Model, IReadOnlyList<ChatMessage> Messages, ChatOptions Options, ModelCaller Caller, int Priority = 5);
+/// <param name="CallId">Names the call while it runs (see <see cref="ModelCalls"/>); a new one when empty.</param>
+public sealed record ChatCall(string? Model, IReadOnlyList<ChatMessage> Messages, ChatOptions Options, ModelCaller Caller, int Priority = 5, Guid CallId = default);
+
+/// <summary>An embedding call: one vector per input.</summary>
+public sealed record EmbedCall(string? Model, IReadOnlyList<string> Inputs, ModelCaller Caller, int Priority = 5, Guid CallId = default);
+
+/// <summary>Embeddings and the model and backend that made them.</summary>
+public sealed record EmbedResult(string Model, string Backend, IReadOnlyList<ReadOnlyMemory<float>> Vectors, int PromptTokens, TimeSpan Duration);
+
+/// <summary>How a backend is doing now: whether it answers, how fast, its circuit, and its last failure.</summary>
+public sealed record BackendState(string Backend, bool Reachable, double LatencyMs, string Circuit, string? Error, DateTimeOffset? LastFailureAt, IReadOnlyList<BackendModel> Models);
 
 /// <summary>
-/// Every model call goes through here: the model is resolved (the default when none is named) to the backend
-/// that serves it; a deterministic call already answered is served from the cache; otherwise it waits for a
-/// turn under the model's concurrency limit and runs. Every call is recorded with its tokens and time.
-/// Streaming and whole answers take the same path.
+/// Every model call goes through here, in this order: the model is resolved (the default when none is named);
+/// a deterministic call already answered is served from the cache; otherwise it waits for a turn under the
+/// model's concurrency limit and runs on its backend, with a time limit per token, retries of transient failures
+/// and the backend's circuit breaker; when the backend fails, the configured fallback models are tried in
+/// order. Every answered call is recorded with its tokens and time. Streaming and whole answers take one path.
 /// </summary>
 public sealed class ModelGateway(
     IEnumerable<IModelBackend> backends,
     IChatHistoryStore history,
+    IModelSettingsStore settings,
+    ModelCalls calls,
     IOptions<ModelOptions> options,
     TimeProvider time)
 {
+    /// <summary>How long a node trusts its copy of the default model before reading the shared one again.</summary>
+    private static readonly TimeSpan DefaultModelLifetime = TimeSpan.FromSeconds(5);
+
     private readonly IReadOnlyList<IModelBackend> _backends = [.. backends];
     private readonly ConcurrentDictionary<string, ModelLimiter> _limiters = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, BackendGuard> _guards = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ModelOptions _options = options.Value;
+    private (string Model, DateTimeOffset ReadAt)? _default;
 
     public ResponseCache Cache { get; } = new(TimeSpan.FromSeconds(options.Value.CacheSeconds), options.Value.CacheEntries, time);
 
-    public string DefaultModel => options.Value.DefaultModel;
+    public IReadOnlyList<IModelBackend> Backends => _backends;
+
+    /// <summary>The model used when a call names none: the one an admin chose, else <c>Sutazai:Models:DefaultModel</c>.</summary>
+    public async ValueTask<string> DefaultModelAsync(CancellationToken cancellationToken)
+    {
+        if (_default is { } known && time.GetUtcNow() - known.ReadAt < DefaultModelLifetime)
+        {
+            return known.Model;
+        }
+
+        var model = await settings.GetDefaultModelAsync(cancellationToken) ?? _options.DefaultModel;
+        _default = (model, time.GetUtcNow());
+        return model;
+    }
+
+    /// <summary>Makes <paramref name="model"/> the default on every node (others see it within a few seconds).</summary>
+    /// <exception cref="UnknownModelException">No backend serves it.</exception>
+    public async Task SetDefaultModelAsync(string model, CancellationToken cancellationToken)
+    {
+        if (Find(model) is null)
+        {
+            await BackendStatesAsync(cancellationToken);
+        }
+
+        var backend = Find(model)?.Backend ?? throw new UnknownModelException(model, [.. _backends.Select(b => b.Name)]);
+        await settings.SetDefaultModelAsync(model, backend.Name, time.GetUtcNow(), cancellationToken);
+        _default = (model, time.GetUtcNow());
+    }
 
     /// <summary>Every model every backend serves now; a backend that cannot be asked is reported, not skipped.</summary>
     public async Task<IReadOnlyList<BackendModel>> ListModelsAsync(CancellationToken cancellationToken)
     {
-        var listed = await Task.WhenAll(_backends.Select(async backend =>
+        var states = await BackendStatesAsync(cancellationToken);
+        return [.. states
+            .SelectMany(s => s.Reachable ? s.Models : [new BackendModel($"{s.Backend}:*", s.Backend, ModelStatus.Unreachable, null, [], s.Error)])
+            .OrderBy(m => m.Name, StringComparer.OrdinalIgnoreCase)];
+    }
+
+    /// <summary>Asks every backend, at once, for its models; how long it took, its circuit and its last failure.</summary>
+    public async Task<IReadOnlyList<BackendState>> BackendStatesAsync(CancellationToken cancellationToken) =>
+        await Task.WhenAll(_backends.Select(async backend =>
         {
+            var guard = Guard(backend);
+            var started = time.GetTimestamp();
             try
             {
-                return await backend.ListModelsAsync(cancellationToken);
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(Math.Min(10, _options.TimeoutSeconds)), time);
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+                var models = await backend.ListModelsAsync(linked.Token);
+                return new BackendState(backend.Name, true, time.GetElapsedTime(started).TotalMilliseconds, guard.Circuit, guard.LastError, guard.LastFailureAt, models);
             }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
-                return (IReadOnlyList<BackendModel>)[new BackendModel($"{backend.Name}:*", backend.Name, ModelStatus.Unreachable, null, [], e.Message)];
+                var why = e is OperationCanceledException ? "it did not answer within 10 s" : e.Message;
+                return new BackendState(backend.Name, false, time.GetElapsedTime(started).TotalMilliseconds, guard.Circuit, why, guard.LastFailureAt, []);
             }
         }));
-        return [.. listed.SelectMany(l => l).OrderBy(m => m.Name, StringComparer.OrdinalIgnoreCase)];
-    }
+
+    /// <summary>Where a waiting call stands in its model's line (1 = next); null once it runs.</summary>
+    public int? PositionOf(ModelCall call) => _limiters.TryGetValue(call.Model, out var limiter) ? limiter.PositionOf(call.Id) : null;
 
     public async Task<ChatResponse> ChatAsync(ChatCall call, CancellationToken cancellationToken) =>
         await StreamAsync(call, cancellationToken).ToChatResponseAsync(cancellationToken);
 
     public async IAsyncEnumerable<ChatResponseUpdate> StreamAsync(ChatCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var model = string.IsNullOrWhiteSpace(call.Model) ? DefaultModel : call.Model;
-        var (backend, client) = Resolve(model);
+        var requested = string.IsNullOrWhiteSpace(call.Model) ? await DefaultModelAsync(cancellationToken) : call.Model;
+        using var handle = calls.Begin(call.CallId, "chat", requested, call.Caller, call.Priority, cancellationToken);
         var started = time.GetTimestamp();
         var answer = new StringBuilder();
         UsageDetails? usage = null;
-        var cacheKey = Cache.KeyFor(model, call.Messages, call.Options);
-        var source = cacheKey is not null && Cache.Find(cacheKey) is { } cached
-            ? cached.ToAsyncEnumerable()
-            : RunAsync(backend, client, model, call, cacheKey, cancellationToken);
-        await foreach (var update in source.WithCancellation(cancellationToken))
+        var cacheKey = Cache.KeyFor(requested, call.Messages, call.Options);
+        string backendName;
+        IAsyncEnumerable<ChatResponseUpdate> source;
+        if (cacheKey is not null && Cache.Find(cacheKey) is { } cached)
+        {
+            backendName = Find(requested)?.Backend.Name ?? "cache";
+            source = cached.ToAsyncEnumerable();
+        }
+        else
+        {
+            var stream = await OpenAsync(requested, call, handle);
+            backendName = stream.Backend!;
+            source = ReadAsync(stream, stream.Model == requested ? cacheKey : null, handle);
+        }
+
+        await foreach (var update in source)
         {
             answer.Append(update.Text);
             usage = update.Contents.OfType<UsageContent>().LastOrDefault()?.Details ?? usage;
             yield return update;
         }
 
-        await history.AddAsync(
+        await RecordAsync(call.Caller, "chat", handle.Model, backendName, call.Messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "", answer.ToString(), usage, started);
+    }
+
+    public async Task<EmbedResult> EmbedAsync(EmbedCall call, CancellationToken cancellationToken)
+    {
+        var requested = string.IsNullOrWhiteSpace(call.Model) ? await DefaultModelAsync(cancellationToken) : call.Model;
+        using var handle = calls.Begin(call.CallId, "embed", requested, call.Caller, call.Priority, cancellationToken);
+        var started = time.GetTimestamp();
+        var answered = await OnFirstThatAnswersAsync<IEmbeddingGenerator<string, Embedding<float>>, GeneratedEmbeddings<Embedding<float>>>(requested, (b, m) => b.EmbeddingGenerator(m), call.Priority, handle, async (generator, token) =>
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(_options.TimeoutSeconds), time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
+            try
+            {
+                return await generator.GenerateAsync(call.Inputs, null, linked.Token);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !token.IsCancellationRequested)
+            {
+                throw new TimeoutException($"no embeddings within {_options.TimeoutSeconds} s (Sutazai:Models:TimeoutSeconds)");
+            }
+        });
+        answered.Turn.Dispose();
+        var (backend, model, embeddings) = (answered.Backend, answered.Model, answered.Result);
+        var tokens = (int)(embeddings.Usage?.InputTokenCount ?? 0);
+        await RecordAsync(call.Caller, "embed", model, backend.Name, call.Inputs.Count > 0 ? call.Inputs[0] : "", "", new UsageDetails { InputTokenCount = tokens }, started);
+        return new EmbedResult(model, backend.Name, [.. embeddings.Select(e => e.Vector)], tokens, time.GetElapsedTime(started));
+    }
+
+    private Task RecordAsync(ModelCaller caller, string operation, string model, string backend, string message, string response, UsageDetails? usage, long started) =>
+        history.AddAsync(
             new ChatHistoryEntry
             {
-                UserId = call.Caller.UserId,
-                ApiKeyId = call.Caller.ApiKeyId,
-                AgentUsed = call.Caller.Agent,
-                TaskId = call.Caller.TaskId,
+                UserId = caller.UserId,
+                ApiKeyId = caller.ApiKeyId,
+                AgentUsed = caller.Agent,
+                TaskId = caller.TaskId,
+                Operation = operation,
                 Model = model,
-                Backend = backend.Name,
-                Message = call.Messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "",
-                Response = answer.ToString(),
+                Backend = backend,
+                Message = message,
+                Response = response,
                 PromptTokens = (int)(usage?.InputTokenCount ?? 0),
                 CompletionTokens = (int)(usage?.OutputTokenCount ?? 0),
                 ResponseTimeMs = time.GetElapsedTime(started).TotalMilliseconds,
                 CreatedAt = time.GetUtcNow(),
             },
             CancellationToken.None);
-    }
 
-    /// <summary>Runs the call on its backend under the model's concurrency limit, and keeps a whole cacheable answer.</summary>
-    private async IAsyncEnumerable<ChatResponseUpdate> RunAsync(
-        IModelBackend backend, IChatClient client, string model, ChatCall call, string? cacheKey, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Opens the stream on the model or, when its backend fails, on the first fallback that answers.</summary>
+    private async Task<OpenStream> OpenAsync(string requested, ChatCall call, ModelCall handle)
     {
-        var limiter = _limiters.GetOrAdd(model, _ => new ModelLimiter(options.Value.MaxConcurrentCalls, options.Value.MaxQueuedCalls));
-        using var turn = await limiter.EnterAsync(call.Priority, cancellationToken);
-        var collected = cacheKey is null ? null : new List<ChatResponseUpdate>();
-        await using var updates = client.GetStreamingResponseAsync(call.Messages, call.Options, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        while (true)
+        var timeout = TimeSpan.FromSeconds(_options.TimeoutSeconds);
+        var answered = await OnFirstThatAnswersAsync<IChatClient, OpenStream>(requested, (b, m) => b.ChatClient(m), call.Priority, handle, async (client, token) =>
         {
+            // The first token is awaited inside the guard: a backend that cannot start an answer is retried, or
+            // counts against its circuit, before the caller has seen anything.
+            var stream = new OpenStream(client.GetStreamingResponseAsync(call.Messages, call.Options, token), timeout, time, token);
             try
             {
-                if (!await updates.MoveNextAsync())
-                {
-                    break;
-                }
+                stream.HasCurrent = await stream.MoveNextAsync();
+                return stream;
             }
-            catch (Exception e) when (e is not OperationCanceledException and not ArgumentException)
+            catch
             {
-                throw new ModelBackendException(backend.Name, model, e);
+                await stream.DisposeAsync();
+                throw;
             }
+        });
+        answered.Result.Attach(answered.Backend.Name, answered.Model, answered.Turn);
+        return answered.Result;
+    }
 
-            collected?.Add(updates.Current);
-            yield return updates.Current;
+    /// <summary>Reads the rest of an opened stream; keeps a whole cacheable answer.</summary>
+    private async IAsyncEnumerable<ChatResponseUpdate> ReadAsync(OpenStream stream, string? cacheKey, ModelCall handle)
+    {
+        await using var _ = stream;
+        var collected = cacheKey is null ? null : new List<ChatResponseUpdate>();
+        var more = stream.HasCurrent;
+        while (more)
+        {
+            collected?.Add(stream.Current);
+            yield return stream.Current;
+            try
+            {
+                more = await stream.MoveNextAsync();
+            }
+            catch (OperationCanceledException) when (handle.Token.IsCancellationRequested)
+            {
+                handle.ThrowIfStopped();
+                throw;
+            }
+            catch (Exception e) when (BackendGuard.IsBackendFailure(e))
+            {
+                throw new ModelBackendException(stream.Backend!, stream.Model!, e);
+            }
         }
 
         // Only a whole answer is kept: a caller that stopped reading leaves nothing behind.
@@ -122,7 +247,68 @@ public sealed class ModelGateway(
         }
     }
 
-    private (IModelBackend Backend, IChatClient Client) Resolve(string model)
+    /// <summary>
+    /// Tries the model, then its fallbacks, each under its concurrency limit and its backend's guard, until one
+    /// answers; the answer holds its turn until the caller disposes it. The caller giving up, or someone
+    /// stopping the call, ends it at once.
+    /// </summary>
+    private async Task<Answered<T>> OnFirstThatAnswersAsync<TClient, T>(
+        string requested, Func<IModelBackend, string, TClient?> client, int priority, ModelCall handle, Func<TClient, CancellationToken, ValueTask<T>> attempt)
+        where TClient : class
+    {
+        List<string> candidates = _options.Fallbacks.TryGetValue(requested, out var fallbacks) ? [requested, .. fallbacks] : [requested];
+        if (!candidates.Any(m => _backends.Any(b => client(b, m) is not null)))
+        {
+            // A model added on a remote backend since it was last asked: ask again before calling it unknown.
+            await BackendStatesAsync(handle.Token);
+        }
+
+        ModelBackendException? failure = null;
+        foreach (var model in candidates)
+        {
+            var found = _backends.Select(b => (Backend: b, Client: client(b, model))).FirstOrDefault(f => f.Client is not null);
+            if (found.Client is null)
+            {
+                continue;
+            }
+
+            handle.Model = model;
+            handle.StartedAt = null;
+            var limiter = _limiters.GetOrAdd(model, _ => new ModelLimiter(_options.MaxConcurrentCalls, _options.MaxQueuedCalls));
+            IDisposable? turn = null;
+            try
+            {
+                turn = await limiter.EnterAsync(priority, handle.Token, handle.Id);
+                handle.StartedAt = time.GetUtcNow();
+                var result = await Guard(found.Backend).ExecuteAsync(t => attempt(found.Client, t), handle.Token);
+                return new Answered<T>(found.Backend, model, result, turn);
+            }
+            catch (OperationCanceledException) when (handle.Token.IsCancellationRequested)
+            {
+                turn?.Dispose();
+                handle.ThrowIfStopped();
+                throw;
+            }
+            catch (Exception e) when (BackendGuard.IsBackendFailure(e) || e is BrokenCircuitException)
+            {
+                turn?.Dispose();
+                failure = new ModelBackendException(found.Backend.Name, model, e, failure);
+            }
+            catch
+            {
+                turn?.Dispose();
+                throw;
+            }
+        }
+
+        throw (Exception?)failure ?? new UnknownModelException(requested, [.. _backends.Select(b => b.Name)]);
+    }
+
+    private sealed record Answered<T>(IModelBackend Backend, string Model, T Result, IDisposable Turn);
+
+    private BackendGuard Guard(IModelBackend backend) => _guards.GetOrAdd(backend.Name, name => new BackendGuard(name, _options, time));
+
+    private (IModelBackend Backend, IChatClient Client)? Find(string model)
     {
         foreach (var backend in _backends)
         {
@@ -132,22 +318,6 @@ public sealed class ModelGateway(
             }
         }
 
-        throw new UnknownModelException(model, _backends.Select(b => b.Name).ToList());
+        return null;
     }
-}
-
-/// <summary>No backend serves the model asked for.</summary>
-public sealed class UnknownModelException(string model, IReadOnlyList<string> backends)
-    : Exception(backends.Count == 0
-        ? $"No model backend is configured, so model '{model}' cannot be served (see Sutazai:Models in the README)."
-        : $"No backend ({string.Join(", ", backends)}) serves a model named '{model}'.")
-{
-    public string Model { get; } = model;
-}
-
-/// <summary>The backend that serves the model failed; says which and why.</summary>
-public sealed class ModelBackendException(string backend, string model, Exception inner)
-    : Exception($"Backend '{backend}' failed while serving model '{model}': {inner.Message}", inner)
-{
-    public string Backend { get; } = backend;
 }

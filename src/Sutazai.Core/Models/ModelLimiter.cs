@@ -35,9 +35,31 @@ public sealed class ModelLimiter(int concurrency, int queueLimit)
 
     private int LiveWaiters() => _line.UnorderedItems.Count(w => !w.Element.Done.Task.IsCompleted);
 
+    /// <summary>Where a waiting call stands in line (1 = next), or null when it is not waiting.</summary>
+    public int? PositionOf(Guid callId)
+    {
+        lock (_lock)
+        {
+            Waiter? mine = null;
+            (int, long) key = default;
+            foreach (var (waiter, order) in _line.UnorderedItems)
+            {
+                if (waiter.CallId == callId && !waiter.Done.Task.IsCompleted)
+                {
+                    (mine, key) = (waiter, order);
+                }
+            }
+
+            return mine is null
+                ? null
+                : 1 + _line.UnorderedItems.Count(w => !w.Element.Done.Task.IsCompleted && Comparer<(int, long)>.Default.Compare(w.Priority, key) < 0);
+        }
+    }
+
     /// <summary>Waits for a turn; dispose the result to give it back.</summary>
+    /// <param name="callId">Names the call while it waits, for <see cref="PositionOf"/>.</param>
     /// <exception cref="ModelBusyException">The line is full.</exception>
-    public async ValueTask<IDisposable> EnterAsync(int priority, CancellationToken cancellationToken)
+    public async ValueTask<IDisposable> EnterAsync(int priority, CancellationToken cancellationToken, Guid callId = default)
     {
         Waiter waiter;
         lock (_lock)
@@ -58,7 +80,7 @@ public sealed class ModelLimiter(int concurrency, int queueLimit)
                 throw new ModelBusyException(concurrency, queueLimit);
             }
 
-            waiter = new Waiter();
+            waiter = new Waiter(callId);
             _line.Enqueue(waiter, (priority, _order++));
         }
 
@@ -87,8 +109,10 @@ public sealed class ModelLimiter(int concurrency, int queueLimit)
         }
     }
 
-    private sealed class Waiter
+    private sealed class Waiter(Guid callId)
     {
+        public Guid CallId { get; } = callId;
+
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 

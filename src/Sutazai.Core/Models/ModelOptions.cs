@@ -21,6 +21,29 @@ public sealed class ModelOptions
 
     /// <summary>How many answers the cache holds at most.</summary>
     public int CacheEntries { get; set; } = 1000;
+
+    /// <summary>How long a backend may take to give the first token, and each next one (or a whole embedding call).</summary>
+    public int TimeoutSeconds { get; set; } = 120;
+
+    /// <summary>Times a call is tried again after a transient failure (unreachable, 5xx, timeout) before any token came.</summary>
+    public int Retries { get; set; } = 2;
+
+    /// <summary>First wait before a retry; it doubles each time, with jitter.</summary>
+    public int RetryDelayMilliseconds { get; set; } = 250;
+
+    /// <summary>A backend's circuit opens when at least this share of its calls failed within the sampling time...</summary>
+    public double CircuitFailureRatio { get; set; } = 0.5;
+
+    /// <summary>...and at least this many calls were made in it.</summary>
+    public int CircuitMinimumCalls { get; set; } = 4;
+
+    public int CircuitSamplingSeconds { get; set; } = 30;
+
+    /// <summary>How long an open circuit refuses calls at once before one is let through to try the backend.</summary>
+    public int CircuitBreakSeconds { get; set; } = 30;
+
+    /// <summary>Per model, the models to try in order when its backend fails or its circuit is open.</summary>
+    public Dictionary<string, List<string>> Fallbacks { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 }
 
 public sealed class ModelOptionsValidator : IValidateOptions<ModelOptions>
@@ -46,6 +69,29 @@ public sealed class ModelOptionsValidator : IValidateOptions<ModelOptions>
         if (options.MaxQueuedCalls is < 0 or > 100_000)
         {
             failures.Add($"Sutazai:Models:MaxQueuedCalls must be between 0 and 100000 (got {options.MaxQueuedCalls}).");
+        }
+
+        if (options.TimeoutSeconds is < 1 or > 3600)
+        {
+            failures.Add($"Sutazai:Models:TimeoutSeconds must be between 1 and 3600 (got {options.TimeoutSeconds}).");
+        }
+
+        if (options.Retries is < 0 or > 10 || options.RetryDelayMilliseconds is < 0 or > 60_000)
+        {
+            failures.Add($"Sutazai:Models:Retries must be between 0 and 10 and RetryDelayMilliseconds between 0 and 60000 (got {options.Retries}, {options.RetryDelayMilliseconds}).");
+        }
+
+        if (options.CircuitFailureRatio is <= 0 or > 1 || options.CircuitMinimumCalls < 2 || options.CircuitSamplingSeconds < 1 || options.CircuitBreakSeconds < 1)
+        {
+            failures.Add("Sutazai:Models:CircuitFailureRatio must be above 0 and at most 1, CircuitMinimumCalls at least 2, CircuitSamplingSeconds and CircuitBreakSeconds at least 1.");
+        }
+
+        foreach (var (model, fallbacks) in options.Fallbacks)
+        {
+            if (fallbacks.Any(string.IsNullOrWhiteSpace) || fallbacks.Contains(model, StringComparer.OrdinalIgnoreCase))
+            {
+                failures.Add($"Sutazai:Models:Fallbacks:{model} must list other models by name.");
+            }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -53,6 +53,7 @@ internal static class ContentModel
             chat.Property(c => c.Model).HasMaxLength(ModelLimits.Name);
             chat.Property(c => c.AgentUsed).HasMaxLength(ModelLimits.Name);
             chat.Property(c => c.Backend).HasMaxLength(ModelLimits.Name);
+            chat.Property(c => c.Operation).HasMaxLength(16).HasDefaultValue("chat");
             chat.HasIndex(c => new { c.UserId, c.CreatedAt });
             chat.HasIndex(c => new { c.Model, c.CreatedAt });
             chat.HasIndex(c => c.TaskId);

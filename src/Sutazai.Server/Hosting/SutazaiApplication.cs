@@ -12,6 +12,8 @@ using Sutazai.Core.Limits;
 using Sutazai.Agents;
 using Sutazai.Core;
 using Sutazai.LlamaCpp;
+using Sutazai.Ollama;
+using Sutazai.OpenAi;
 using Sutazai.Persistence;
 using Sutazai.Server.Agents;
 using Sutazai.Server.Audit;
@@ -44,7 +46,10 @@ public static partial class SutazaiApplication
         services.AddSutazaiTasks();
         services.AddSutazaiAgents();
         services.AddSutazaiModels();
+        // Resolution asks backends in this order: local GGUF files, then Ollama, then OpenAI-compatible servers.
         services.AddSutazaiLlamaCpp();
+        services.AddSutazaiOllama(builder.Configuration);
+        services.AddSutazaiOpenAi(builder.Configuration);
         services.AddHttpClient(WebhookSender.ClientName);
         services.AddSingleton<WebhookSender>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookSender>());
@@ -125,7 +130,9 @@ public static partial class SutazaiApplication
         app.MapAgentsApi();
         app.MapTasksApi();
         app.MapModelsApi();
+        app.MapChatApi();
         app.MapOpenAiCompatibleApi();
+        app.MapOllamaCompatibleApi();
         return app;
     }
 

@@ -2,7 +2,8 @@ using System.ComponentModel.DataAnnotations;
 using System.Net.ServerSentEvents;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.AI;
+using Microsoft.AspNetCore.Mvc;
+using Sutazai.Core.Chat;
 using Sutazai.Core.Identity;
 using Sutazai.Core.Models;
 using Sutazai.Server.Audit;
@@ -11,7 +12,7 @@ using Sutazai.Server.Identity;
 
 namespace Sutazai.Server.Models;
 
-/// <summary>The models the backends serve, and chatting with them in the original system's shape.</summary>
+/// <summary>The model registry and its administration: models, the default, pulls, backends, calls under way, usage.</summary>
 public static class ModelsApi
 {
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder app)
@@ -19,135 +20,140 @@ public static class ModelsApi
         var models = app.MapGroup("/api/v1/models").WithTags("Models");
         models.MapGet("/", ListAsync).RequirePermission(Permissions.ModelView)
             .WithSummary("Every model the backends serve, with backend, status and context size, and which is the default");
+        models.MapGet("/backends", BackendsAsync).RequirePermission(Permissions.ModelView)
+            .WithSummary("Each backend: reachable, latency, circuit, last failure");
+        models.MapPut("/default", SetDefaultAsync).RequirePermission(Permissions.ModelManage).Audited("model.set_default", "model")
+            .WithSummary("Make a served model the default on every node");
+        models.MapPost("/pull", PullAsync).RequirePermission(Permissions.ModelManage).Audited("model.pull", "model")
+            .WithSummary("Fetch a model onto a backend that can (Ollama); progress as server-sent events");
+        models.MapGet("/calls", Calls).RequirePermission(Permissions.ModelUse)
+            .WithSummary("Model calls under way on this node (your own; everyone's with model:manage), with place in line");
+        models.MapDelete("/calls/{id:guid}", Cancel).RequirePermission(Permissions.ModelUse).Audited("model.call_cancel", "model")
+            .WithSummary("Stop a model call, waiting or running");
+        models.MapGet("/usage", UsageAsync).RequirePermission(Permissions.ModelUse)
+            .WithSummary("Calls, tokens and time per model, backend, user, key, agent, task or operation (your own; everyone's with model:manage)");
         models.MapGet("/{name}", GetAsync).RequirePermission(Permissions.ModelView).WithSummary("One model");
-
-        var chat = app.MapGroup("/api/v1/chat").WithTags("Models");
-        chat.MapPost("/", ChatAsync).RequirePermission(Permissions.ModelUse).Audited("model.chat", "model")
-            .WithSummary("Ask a model (the default when none is named); answers with the text and the tokens used");
-        chat.MapPost("/stream", StreamAsync).RequirePermission(Permissions.ModelUse).Audited("model.chat", "model")
-            .WithSummary("Server-sent events: the answer piece by piece, then its usage");
         return app;
     }
 
     private static async Task<ModelList> ListAsync(ModelGateway gateway, CancellationToken cancellationToken) =>
-        new(gateway.DefaultModel, [.. (await gateway.ListModelsAsync(cancellationToken)).Select(ModelView.From)], CacheView.From(gateway.Cache));
+        new(await gateway.DefaultModelAsync(cancellationToken), [.. (await gateway.ListModelsAsync(cancellationToken)).Select(ModelView.From)], CacheView.From(gateway.Cache));
 
     private static async Task<Results<Ok<ModelView>, ProblemHttpResult>> GetAsync(string name, ModelGateway gateway, CancellationToken cancellationToken) =>
         (await gateway.ListModelsAsync(cancellationToken)).FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase)) is { } model
             ? TypedResults.Ok(ModelView.From(model))
             : Problems.NotFound($"No backend serves a model named '{name}'.");
 
-    private static async Task<Results<Ok<ChatAnswer>, ProblemHttpResult>> ChatAsync(
-        ChatRequest request, ClaimsPrincipal caller, HttpContext http, ModelGateway gateway, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<BackendView>> BackendsAsync(ModelGateway gateway, CancellationToken cancellationToken) =>
+        [.. (await gateway.BackendStatesAsync(cancellationToken)).Select(s => new BackendView(s.Backend, s.Reachable, Math.Round(s.LatencyMs, 2), s.Circuit, s.Error, s.LastFailureAt, s.Models.Count))];
+
+    private static async Task<Results<Ok<DefaultModelView>, ProblemHttpResult>> SetDefaultAsync(
+        DefaultModelRequest request, HttpContext http, ModelGateway gateway, CancellationToken cancellationToken)
     {
         try
         {
-            var response = await gateway.ChatAsync(request.ToCall(caller), cancellationToken);
-            var prompt = (int)(response.Usage?.InputTokenCount ?? 0);
-            var completion = (int)(response.Usage?.OutputTokenCount ?? 0);
-            return TypedResults.Ok(new ChatAnswer(
-                response.Text, response.ModelId ?? request.Model ?? gateway.DefaultModel, prompt + completion, prompt, completion, FinishReason(response.FinishReason)));
+            await gateway.SetDefaultModelAsync(request.Model, cancellationToken);
+            return TypedResults.Ok(new DefaultModelView(request.Model));
         }
-        catch (Exception e) when (Failure(e, http) is { } problem)
+        catch (Exception e) when (ModelFailure.Problem(e, http) is { } problem)
         {
             return problem;
         }
     }
 
-    private static async Task<Results<ServerSentEventsResult<object>, ProblemHttpResult>> StreamAsync(
-        ChatRequest request, ClaimsPrincipal caller, HttpContext http, ModelGateway gateway, CancellationToken cancellationToken)
+    private static Results<ServerSentEventsResult<object>, ProblemHttpResult> PullAsync(PullRequest request, ModelGateway gateway, CancellationToken cancellationToken)
     {
-        // The first piece is awaited here, so an unknown model or a full line is a problem answer, not a broken stream.
-        var updates = gateway.StreamAsync(request.ToCall(caller), cancellationToken).GetAsyncEnumerator(cancellationToken);
-        bool any;
-        try
+        var pullers = gateway.Backends.Where(b => b.CanPull && (request.Backend is null || string.Equals(b.Name, request.Backend, StringComparison.OrdinalIgnoreCase))).ToList();
+        if (pullers.Count == 0)
         {
-            any = await updates.MoveNextAsync();
-        }
-        catch (Exception e) when (Failure(e, http) is { } problem)
-        {
-            await updates.DisposeAsync();
-            return problem;
+            var names = string.Join(", ", gateway.Backends.Select(b => $"{b.Name} ({(b.CanPull ? "can pull" : "cannot pull")})"));
+            return Problems.BadRequest(request.Backend is null
+                ? $"No configured backend can pull models ({(names.Length == 0 ? "none configured" : names)}); configure an Ollama endpoint (Sutazai:Models:Ollama:Endpoint)."
+                : $"Backend '{request.Backend}' is not configured or cannot pull models ({names}).");
         }
 
-        return TypedResults.ServerSentEvents(Events(updates, any));
+        return TypedResults.ServerSentEvents(Progress(pullers[0], request.Model, cancellationToken));
     }
 
-    private static async IAsyncEnumerable<SseItem<object>> Events(IAsyncEnumerator<ChatResponseUpdate> updates, bool any)
+    private static async IAsyncEnumerable<SseItem<object>> Progress(IModelBackend backend, string model, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using (updates)
+        await using var progress = backend.PullAsync(model, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        while (true)
         {
-            var more = any;
-            while (more)
+            string? failure = null;
+            try
             {
-                var update = updates.Current;
-                if (update.Text.Length > 0)
+                if (!await progress.MoveNextAsync())
                 {
-                    yield return new SseItem<object>(new { text = update.Text }, "delta");
-                }
-
-                if (update.Contents.OfType<UsageContent>().LastOrDefault()?.Details is { } usage)
-                {
-                    var prompt = (int)(usage.InputTokenCount ?? 0);
-                    var completion = (int)(usage.OutputTokenCount ?? 0);
-                    yield return new SseItem<object>(
-                        new { model = update.ModelId, tokens_used = prompt + completion, prompt_tokens = prompt, completion_tokens = completion, finish_reason = FinishReason(update.FinishReason) },
-                        "done");
-                }
-
-                string? failure = null;
-                try
-                {
-                    more = await updates.MoveNextAsync();
-                }
-                catch (Exception e) when (e is ModelBackendException or ArgumentException)
-                {
-                    failure = e.Message;
-                    more = false;
-                }
-
-                if (failure is not null)
-                {
-                    yield return new SseItem<object>(new { error = failure }, "error");
+                    break;
                 }
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                failure = $"Backend '{backend.Name}' could not pull '{model}': {e.Message}";
+            }
+
+            if (failure is not null)
+            {
+                yield return new SseItem<object>(new { error = failure }, "error");
+                yield break;
+            }
+
+            var p = progress.Current;
+            yield return new SseItem<object>(new { status = p.Status, digest = p.Digest, total = p.Total, completed = p.Completed }, "progress");
         }
+
+        yield return new SseItem<object>(new { model, backend = backend.Name }, "done");
     }
 
-    private static ProblemHttpResult? Failure(Exception e, HttpContext http) =>
-        ModelFailure.Of(e, http) is { } failure ? TypedResults.Problem(e.Message, statusCode: failure.Status, title: failure.Title, type: failure.ProblemType) : null;
+    private static IReadOnlyList<CallView> Calls(ClaimsPrincipal caller, ModelGateway gateway, ModelCalls calls) =>
+        [.. calls.Snapshot()
+            .Where(c => c.Caller.UserId == caller.UserId() || caller.HasPermission(Permissions.ModelManage))
+            .Select(c => new CallView(c.Id, c.Operation, c.Model, c.Caller.UserId, c.Caller.Agent, c.Priority, c.StartedAt is null ? "waiting" : "running", gateway.PositionOf(c), c.QueuedAt, c.StartedAt))];
 
-    private static string? FinishReason(ChatFinishReason? reason) => reason?.Value;
-}
-
-/// <summary>The original system's chat request, plus a system message, a seed and stop sequences.</summary>
-public sealed record ChatRequest(
-    [property: Required, StringLength(100_000, MinimumLength = 1)] string Message,
-    [property: StringLength(200)] string? Model = null,
-    [property: Range(0.0, 2.0)] double? Temperature = null,
-    [property: Range(1, 32_768)] int? MaxTokens = null,
-    [property: StringLength(100_000)] string? System = null,
-    long? Seed = null,
-    [property: MaxLength(8)] IReadOnlyList<string>? Stop = null,
-    [property: Range(1, 10)] int? Priority = null)
-{
-    public ChatCall ToCall(ClaimsPrincipal caller)
+    private static Results<Accepted<CallView>, ProblemHttpResult> Cancel(Guid id, ClaimsPrincipal caller, ModelGateway gateway, ModelCalls calls)
     {
-        List<ChatMessage> messages = System is null ? [] : [new ChatMessage(ChatRole.System, System)];
-        messages.Add(new ChatMessage(ChatRole.User, Message));
-        var options = new ChatOptions
+        if (calls.Find(id) is not { } call || (call.Caller.UserId != caller.UserId() && !caller.HasPermission(Permissions.ModelManage)))
         {
-            Temperature = (float?)Temperature,
-            MaxOutputTokens = MaxTokens ?? 512,
-            Seed = Seed,
-            StopSequences = Stop?.Where(s => s.Length > 0).ToList(),
-        };
-        return new ChatCall(Model, messages, options, new ModelCaller(caller.UserId(), caller.ApiKeyIdOf()), Priority ?? 5);
+            return Problems.NotFound($"No model call {id} is under way on this node.");
+        }
+
+        var view = new CallView(call.Id, call.Operation, call.Model, call.Caller.UserId, call.Caller.Agent, call.Priority, call.StartedAt is null ? "waiting" : "running", gateway.PositionOf(call), call.QueuedAt, call.StartedAt);
+        call.Cancel($"stopped by {(caller.Username() is { Length: > 0 } name ? name : caller.UserId().ToString())}");
+        return TypedResults.Accepted((string?)null, view);
+    }
+
+    private static async Task<Results<Ok<UsageView>, ValidationProblem>> UsageAsync(
+        ClaimsPrincipal caller,
+        IChatHistoryStore history,
+        [FromQuery(Name = "group_by")] string? groupBy,
+        [FromQuery(Name = "from")] DateTimeOffset? from,
+        [FromQuery(Name = "to")] DateTimeOffset? to,
+        [FromQuery(Name = "model")] string? model,
+        [FromQuery(Name = "user_id")] Guid? userId,
+        CancellationToken cancellationToken)
+    {
+        var grouping = UsageGrouping.Model;
+        if (groupBy is not null && !Enum.TryParse(groupBy.Replace("_", "", StringComparison.Ordinal), ignoreCase: true, out grouping))
+        {
+            return Problems.Validation("group_by", "Use one of: model, backend, user, api_key, agent, task, operation.");
+        }
+
+        if (from is { } f && to is { } t && t <= f)
+        {
+            return Problems.Validation("to", "'to' must come after 'from'.");
+        }
+
+        // Without model:manage a caller sees only its own calls, whatever user it names.
+        var user = caller.HasPermission(Permissions.ModelManage) ? userId : caller.UserId();
+        var rows = await history.UsageAsync(new UsageQuery(grouping, from, to, user, model), cancellationToken);
+        return TypedResults.Ok(new UsageView(
+            grouping.ToString().ToLowerInvariant(),
+            [.. rows.Select(r => new UsageRowView(r.Key, r.Calls, r.PromptTokens, r.CompletionTokens, r.PromptTokens + r.CompletionTokens, Math.Round(r.AverageMs, 2), Math.Round(r.MaxMs, 2)))],
+            rows.Sum(r => r.Calls),
+            rows.Sum(r => r.PromptTokens + r.CompletionTokens)));
     }
 }
-
-/// <summary>The original system's answer (<c>response</c>, <c>model</c>, <c>tokens_used</c>) with the split of tokens.</summary>
-public sealed record ChatAnswer(string Response, string Model, int TokensUsed, int PromptTokens, int CompletionTokens, string? FinishReason);
 
 public sealed record ModelList(string DefaultModel, IReadOnlyList<ModelView> Models, CacheView Cache);
 
@@ -158,7 +164,22 @@ public sealed record CacheView(long Hits, long Misses, double HitRate)
         new(cache.Hits, cache.Misses, cache.Hits + cache.Misses == 0 ? 0 : Math.Round((double)cache.Hits / (cache.Hits + cache.Misses), 4));
 }
 
-public sealed record ModelView(string Name, string Backend, ModelStatus Status, int? ContextSize, IReadOnlyList<string> Capabilities, string? Detail)
+public sealed record ModelView(string Name, string Backend, ModelStatus Status, int? ContextSize, IReadOnlyList<string> Capabilities, string? Detail, long? SizeBytes, DateTimeOffset? LoadedUntil)
 {
-    public static ModelView From(BackendModel model) => new(model.Name, model.Backend, model.Status, model.ContextSize, model.Capabilities, model.Detail);
+    public static ModelView From(BackendModel model) => new(model.Name, model.Backend, model.Status, model.ContextSize, model.Capabilities, model.Detail, model.SizeBytes, model.LoadedUntil);
 }
+
+public sealed record BackendView(string Name, bool Reachable, double LatencyMs, string Circuit, string? LastError, DateTimeOffset? LastFailureAt, int Models);
+
+public sealed record DefaultModelRequest([property: Required, StringLength(200, MinimumLength = 1)] string Model);
+
+public sealed record DefaultModelView(string DefaultModel);
+
+public sealed record PullRequest([property: Required, StringLength(200, MinimumLength = 1)] string Model, [property: StringLength(64)] string? Backend = null);
+
+/// <summary>A model call under way: waiting (with its place in line, 1 = next) or running.</summary>
+public sealed record CallView(Guid Id, string Operation, string Model, Guid? UserId, string? Agent, int Priority, string State, int? Position, DateTimeOffset QueuedAt, DateTimeOffset? StartedAt);
+
+public sealed record UsageView(string GroupBy, IReadOnlyList<UsageRowView> Groups, long TotalCalls, long TotalTokens);
+
+public sealed record UsageRowView(string? Key, long Calls, long PromptTokens, long CompletionTokens, long TotalTokens, double AverageMs, double MaxMs);

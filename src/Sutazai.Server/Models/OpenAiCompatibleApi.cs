@@ -22,6 +22,8 @@ public static class OpenAiCompatibleApi
         var api = app.MapGroup("/v1").WithTags("OpenAI-compatible");
         api.MapPost("/chat/completions", CompleteAsync).RequirePermission(Permissions.ModelUse).Audited("model.chat", "model")
             .WithSummary("OpenAI chat completions, whole or streamed (server-sent events ending with [DONE])");
+        api.MapPost("/embeddings", EmbedAsync).RequirePermission(Permissions.ModelUse).Audited("model.embed", "model")
+            .WithSummary("OpenAI embeddings: one vector per input string (float encoding)");
         api.MapGet("/models", ListAsync).RequirePermission(Permissions.ModelView).WithSummary("OpenAI model list");
         return app;
     }
@@ -51,6 +53,7 @@ public static class OpenAiCompatibleApi
             return;
         }
 
+        call = call with { Model = call.Model ?? await gateway.DefaultModelAsync(http.RequestAborted), CallId = ChatApi.NewCallId(http) };
         var id = $"chatcmpl-{Guid.NewGuid():N}";
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var updates = gateway.StreamAsync(call, http.RequestAborted).GetAsyncEnumerator(http.RequestAborted);
@@ -70,9 +73,17 @@ public static class OpenAiCompatibleApi
             if (!stream)
             {
                 var collected = new List<ChatResponseUpdate>();
-                for (var more = any; more; more = await updates.MoveNextAsync())
+                try
                 {
-                    collected.Add(updates.Current);
+                    for (var more = any; more; more = await updates.MoveNextAsync())
+                    {
+                        collected.Add(updates.Current);
+                    }
+                }
+                catch (Exception e) when (ModelFailure.Of(e, http) is { } failure)
+                {
+                    await ErrorAsync(http, failure.Status, e.Message, "server_error");
+                    return;
                 }
 
                 var response = collected.ToChatResponse();
@@ -81,7 +92,7 @@ public static class OpenAiCompatibleApi
                     id,
                     @object = "chat.completion",
                     created,
-                    model = response.ModelId ?? call.Model ?? gateway.DefaultModel,
+                    model = response.ModelId ?? call.Model,
                     choices = new[] { new { index = 0, message = new { role = "assistant", content = response.Text }, finish_reason = FinishReason(response.FinishReason) } },
                     usage = Usage(response.Usage),
                 });
@@ -112,7 +123,7 @@ public static class OpenAiCompatibleApi
                 {
                     more = await updates.MoveNextAsync();
                 }
-                catch (ModelBackendException e)
+                catch (Exception e) when (e is ModelBackendException or ModelCallCancelledException)
                 {
                     await WriteEventAsync(http, new { error = new { message = e.Message, type = "server_error" } });
                     more = false;
@@ -122,8 +133,54 @@ public static class OpenAiCompatibleApi
             await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted);
 
             Task ChunkAsync(object delta, string? finish) =>
-                WriteEventAsync(http, new { id, @object = "chat.completion.chunk", created, model = call.Model ?? gateway.DefaultModel, choices = new[] { new { index = 0, delta, finish_reason = finish } } });
+                WriteEventAsync(http, new { id, @object = "chat.completion.chunk", created, model = call.Model, choices = new[] { new { index = 0, delta, finish_reason = finish } } });
         }
+    }
+
+    private static async Task EmbedAsync(HttpContext http, ClaimsPrincipal caller, ModelGateway gateway)
+    {
+        EmbedCall call;
+        try
+        {
+            using var body = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
+            var root = body.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("input", out var input) || ChatApi.Inputs(input, 2048) is not { } inputs)
+            {
+                throw new FormatException("'input' must be a non-empty string or an array of 1 to 2048 non-empty strings.");
+            }
+
+            if (root.TryGetProperty("encoding_format", out var format) && format.ValueKind == JsonValueKind.String && format.GetString() != "float")
+            {
+                throw new FormatException("Only encoding_format 'float' is supported.");
+            }
+
+            var model = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+            call = new EmbedCall(model, inputs, new ModelCaller(caller.UserId(), caller.ApiKeyIdOf()), CallId: ChatApi.NewCallId(http));
+        }
+        catch (Exception e) when (e is JsonException or FormatException)
+        {
+            await ErrorAsync(http, StatusCodes.Status400BadRequest, e.Message, "invalid_request_error");
+            return;
+        }
+
+        EmbedResult result;
+        try
+        {
+            result = await gateway.EmbedAsync(call, http.RequestAborted);
+        }
+        catch (Exception e) when (ModelFailure.Of(e, http) is { } failure)
+        {
+            await ErrorAsync(http, failure.Status, e.Message, failure.Status < 500 ? "invalid_request_error" : "server_error");
+            return;
+        }
+
+        await WriteJsonAsync(http, StatusCodes.Status200OK, new
+        {
+            @object = "list",
+            data = result.Vectors.Select((v, i) => new { @object = "embedding", index = i, embedding = v.ToArray() }),
+            model = result.Model,
+            usage = new { prompt_tokens = result.PromptTokens, total_tokens = result.PromptTokens },
+        });
     }
 
     /// <summary>The request as OpenAI defines it; fields we do not use are ignored, values we cannot honour are refused.</summary>

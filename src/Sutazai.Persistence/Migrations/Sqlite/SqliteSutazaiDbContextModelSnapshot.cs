@@ -219,6 +219,14 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .HasColumnType("TEXT")
                         .HasColumnName("model");
 
+                    b.Property<string>("Operation")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("chat")
+                        .HasColumnName("operation");
+
                     b.Property<int>("PromptTokens")
                         .HasColumnType("INTEGER")
                         .HasColumnName("prompt_tokens");
@@ -901,6 +909,10 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .HasMaxLength(1000)
                         .HasColumnType("TEXT")
                         .HasColumnName("file_path");
+
+                    b.Property<bool>("IsDefault")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("is_default");
 
                     b.Property<long?>("LastUsedAt")
                         .HasColumnType("INTEGER")

@@ -1,0 +1,104 @@
+using System.Net;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+
+namespace Sutazai.Core.Models;
+
+/// <summary>
+/// One backend's protection: transient failures are tried again with a growing, jittered wait; a circuit breaker
+/// stops calling a backend that keeps failing and lets one call through after a pause. Remembers what
+/// <c>/health</c> reports: the circuit, the last success and the last failure.
+/// </summary>
+public sealed class BackendGuard
+{
+    private readonly CircuitBreakerStateProvider _circuit = new();
+    private readonly ResiliencePipeline _pipeline;
+    private readonly TimeProvider _time;
+    private string? _lastError;
+    private DateTimeOffset? _lastFailureAt;
+    private DateTimeOffset? _lastSuccessAt;
+
+    public BackendGuard(string backend, ModelOptions options, TimeProvider time)
+    {
+        Backend = backend;
+        _time = time;
+        var builder = new ResiliencePipelineBuilder { TimeProvider = time };
+        if (options.Retries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
+                MaxRetryAttempts = options.Retries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(options.RetryDelayMilliseconds),
+            });
+        }
+
+        _pipeline = builder
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                // A model file that is not there is a configuration fault of one model, not the backend failing.
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => IsBackendFailure(e) && e is not FileNotFoundException),
+                FailureRatio = options.CircuitFailureRatio,
+                MinimumThroughput = options.CircuitMinimumCalls,
+                SamplingDuration = TimeSpan.FromSeconds(options.CircuitSamplingSeconds),
+                BreakDuration = TimeSpan.FromSeconds(options.CircuitBreakSeconds),
+                StateProvider = _circuit,
+            })
+            .Build();
+    }
+
+    public string Backend { get; }
+
+    /// <summary><c>closed</c> (calls go through), <c>open</c> (refused at once), <c>half-open</c> (one call tries).</summary>
+    public string Circuit => _circuit.CircuitState switch
+    {
+        CircuitState.Closed => "closed",
+        CircuitState.Open or CircuitState.Isolated => "open",
+        _ => "half-open",
+    };
+
+    public string? LastError => Volatile.Read(ref _lastError);
+
+    public DateTimeOffset? LastFailureAt => _lastFailureAt;
+
+    public DateTimeOffset? LastSuccessAt => _lastSuccessAt;
+
+    /// <summary>Runs one attempt after another until one succeeds, a failure is not transient, or retries run out.</summary>
+    public async ValueTask<T> ExecuteAsync<T>(Func<CancellationToken, ValueTask<T>> attempt, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await _pipeline.ExecuteAsync(attempt, cancellationToken);
+            _lastSuccessAt = _time.GetUtcNow();
+            return result;
+        }
+        catch (Exception e) when (IsBackendFailure(e) || e is BrokenCircuitException)
+        {
+            _lastFailureAt = _time.GetUtcNow();
+            Volatile.Write(ref _lastError, e.Message);
+            throw;
+        }
+    }
+
+    /// <summary>The backend failed (as opposed to the caller asking for something wrong, or giving up).</summary>
+    public static bool IsBackendFailure(Exception e) =>
+        e is not (OperationCanceledException and not TaskCanceledException { InnerException: TimeoutException })
+            and not ArgumentException
+            and not NotSupportedException
+            and not UnknownModelException
+            and not ModelBusyException
+            and not BrokenCircuitException;
+
+    /// <summary>Worth trying again: the backend could not be reached, answered 5xx or 429, or gave no answer in time.</summary>
+    public static bool IsTransient(Exception e) => e switch
+    {
+        TimeoutException => true,
+        HttpRequestException { StatusCode: null } => true,
+        HttpRequestException { StatusCode: { } status } => (int)status >= 500 || status == HttpStatusCode.TooManyRequests,
+        IOException and not FileNotFoundException and not DirectoryNotFoundException => true,
+        _ => e.InnerException is { } inner && IsTransient(inner),
+    };
+}
