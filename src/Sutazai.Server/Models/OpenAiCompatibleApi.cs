@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
@@ -23,7 +24,7 @@ public static class OpenAiCompatibleApi
         api.MapPost("/chat/completions", CompleteAsync).RequirePermission(Permissions.ModelUse).Audited("model.chat", "model")
             .WithSummary("OpenAI chat completions, whole or streamed (server-sent events ending with [DONE])");
         api.MapPost("/embeddings", EmbedAsync).RequirePermission(Permissions.ModelUse).Audited("model.embed", "model")
-            .WithSummary("OpenAI embeddings: one vector per input string (float encoding)");
+            .WithSummary("OpenAI embeddings: one vector per input string, as floats or base64");
         api.MapGet("/models", ListAsync).RequirePermission(Permissions.ModelView).WithSummary("OpenAI model list");
         return app;
     }
@@ -140,6 +141,7 @@ public static class OpenAiCompatibleApi
     private static async Task EmbedAsync(HttpContext http, ClaimsPrincipal caller, ModelGateway gateway)
     {
         EmbedCall call;
+        var base64 = false;
         try
         {
             using var body = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
@@ -149,10 +151,12 @@ public static class OpenAiCompatibleApi
                 throw new FormatException("'input' must be a non-empty string or an array of 1 to 2048 non-empty strings.");
             }
 
-            if (root.TryGetProperty("encoding_format", out var format) && format.ValueKind == JsonValueKind.String && format.GetString() != "float")
+            base64 = root.TryGetProperty("encoding_format", out var format) && format.ValueKind == JsonValueKind.String && format.GetString() switch
             {
-                throw new FormatException("Only encoding_format 'float' is supported.");
-            }
+                "float" => false,
+                "base64" => true,
+                var other => throw new FormatException($"encoding_format must be 'float' or 'base64' (got '{other}')."),
+            };
 
             var model = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
             call = new EmbedCall(model, inputs, new ModelCaller(caller.UserId(), caller.ApiKeyIdOf()), CallId: ChatApi.NewCallId(http));
@@ -177,7 +181,13 @@ public static class OpenAiCompatibleApi
         await WriteJsonAsync(http, StatusCodes.Status200OK, new
         {
             @object = "list",
-            data = result.Vectors.Select((v, i) => new { @object = "embedding", index = i, embedding = v.ToArray() }),
+            // base64 is the vector's little-endian float32 bytes, as OpenAI sends it (and its .NET client asks for).
+            data = result.Vectors.Select((v, i) => new
+            {
+                @object = "embedding",
+                index = i,
+                embedding = base64 ? (object)Convert.ToBase64String(MemoryMarshal.AsBytes(v.Span)) : v.ToArray(),
+            }),
             model = result.Model,
             usage = new { prompt_tokens = result.PromptTokens, total_tokens = result.PromptTokens },
         });
