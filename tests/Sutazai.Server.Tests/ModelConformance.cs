@@ -59,7 +59,9 @@ public abstract class ModelConformance<TStore>(ModelFixture<TStore> fixture) : I
         var prompt = $"cache me {Guid.NewGuid():N}";
         var before = await CacheAsync();
 
-        var first = await (await client.PostAsJsonAsync("/api/v1/chat", new { message = prompt, temperature = 0, max_tokens = 8 }, Cancellation)).Content.ReadFromJsonAsync<JsonElement>(Cancellation);
+        using var firstResponse = await client.PostAsJsonAsync("/api/v1/chat", new { message = prompt, temperature = 0, max_tokens = 8 }, Cancellation);
+        var first = await firstResponse.Content.ReadFromJsonAsync<JsonElement>(Cancellation);
+        Assert.True(firstResponse.IsSuccessStatusCode, first.ToString());
         var second = await (await client.PostAsJsonAsync("/api/v1/chat", new { message = prompt, temperature = 0, max_tokens = 8 }, Cancellation)).Content.ReadFromJsonAsync<JsonElement>(Cancellation);
         var longer = await (await client.PostAsJsonAsync("/api/v1/chat", new { message = prompt, temperature = 0, max_tokens = 9 }, Cancellation)).Content.ReadFromJsonAsync<JsonElement>(Cancellation);
         await client.PostAsJsonAsync("/api/v1/chat", new { message = prompt, temperature = 0.9, max_tokens = 8 }, Cancellation);
