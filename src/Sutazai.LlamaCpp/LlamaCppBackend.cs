@@ -48,6 +48,8 @@ public sealed class LlamaCppBackend : IModelBackend, IAsyncDisposable
                 model?.UnloadsAt);
         })]);
 
+    public bool Serves(string model) => _options.Value.Models.ContainsKey(model);
+
     public IChatClient? ChatClient(string model) => Model(model) is { } m ? new LlamaCppChatClient(m) : null;
 
     public IEmbeddingGenerator<string, Embedding<float>>? EmbeddingGenerator(string model) => Model(model) is { } m ? new LlamaCppEmbeddingGenerator(m) : null;

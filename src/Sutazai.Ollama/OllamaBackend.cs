@@ -14,7 +14,7 @@ public sealed class OllamaBackend : RemoteModelBackend, IDisposable
     private readonly OllamaApiClient _api;
 
     public OllamaBackend(IOptions<OllamaOptions> options)
-        : base("ollama", options.Value.Models)
+        : base("ollama", options.Value.Models, Tagged)
     {
         _http = CreateHttpClient(new Uri(options.Value.Endpoint), options.Value.ApiKey, Timeout.InfiniteTimeSpan);
         _api = new OllamaApiClient(_http);
@@ -58,8 +58,6 @@ public sealed class OllamaBackend : RemoteModelBackend, IDisposable
     }
 
     /// <summary>Ollama names a model's default tag <c>latest</c>: <c>llama3</c> and <c>llama3:latest</c> are one model.</summary>
-    protected override bool Same(string a, string b) => string.Equals(Tagged(a), Tagged(b), StringComparison.OrdinalIgnoreCase);
-
     private static string Tagged(string name) => name.Contains(':', StringComparison.Ordinal) ? name : name + ":latest";
 
     public void Dispose()

@@ -15,9 +15,7 @@ public sealed class BackendGuard
     private readonly CircuitBreakerStateProvider _circuit = new();
     private readonly ResiliencePipeline _pipeline;
     private readonly TimeProvider _time;
-    private string? _lastError;
-    private DateTimeOffset? _lastFailureAt;
-    private DateTimeOffset? _lastSuccessAt;
+    private Failure? _lastFailure;
 
     public BackendGuard(string backend, ModelOptions options, TimeProvider time)
     {
@@ -60,45 +58,46 @@ public sealed class BackendGuard
         _ => "half-open",
     };
 
-    public string? LastError => Volatile.Read(ref _lastError);
+    public string? LastError => Volatile.Read(ref _lastFailure)?.Error;
 
-    public DateTimeOffset? LastFailureAt => _lastFailureAt;
-
-    public DateTimeOffset? LastSuccessAt => _lastSuccessAt;
+    public DateTimeOffset? LastFailureAt => Volatile.Read(ref _lastFailure)?.At;
 
     /// <summary>Runs one attempt after another until one succeeds, a failure is not transient, or retries run out.</summary>
     public async ValueTask<T> ExecuteAsync<T>(Func<CancellationToken, ValueTask<T>> attempt, CancellationToken cancellationToken)
     {
         try
         {
-            var result = await _pipeline.ExecuteAsync(attempt, cancellationToken);
-            _lastSuccessAt = _time.GetUtcNow();
-            return result;
+            return await _pipeline.ExecuteAsync(attempt, cancellationToken);
         }
-        catch (Exception e) when (IsBackendFailure(e) || e is BrokenCircuitException)
+        catch (Exception e) when (IsBackendFailure(e))
         {
-            _lastFailureAt = _time.GetUtcNow();
-            Volatile.Write(ref _lastError, e.Message);
+            Volatile.Write(ref _lastFailure, new Failure(e.Message, _time.GetUtcNow()));
             throw;
         }
     }
 
-    /// <summary>The backend failed (as opposed to the caller asking for something wrong, or giving up).</summary>
+    /// <summary>
+    /// The backend failed, or its circuit is open (as opposed to the caller asking for something wrong, or giving
+    /// up). A circuit never sees its own refusals, so this also serves as what the circuit counts.
+    /// </summary>
     public static bool IsBackendFailure(Exception e) =>
         e is not (OperationCanceledException and not TaskCanceledException { InnerException: TimeoutException })
             and not ArgumentException
             and not NotSupportedException
             and not UnknownModelException
-            and not ModelBusyException
-            and not BrokenCircuitException;
+            and not ModelBusyException;
 
     /// <summary>Worth trying again: the backend could not be reached, answered 5xx or 429, or gave no answer in time.</summary>
     public static bool IsTransient(Exception e) => e switch
     {
+        BrokenCircuitException => false,
         TimeoutException => true,
         HttpRequestException { StatusCode: null } => true,
         HttpRequestException { StatusCode: { } status } => (int)status >= 500 || status == HttpStatusCode.TooManyRequests,
         IOException and not FileNotFoundException and not DirectoryNotFoundException => true,
         _ => e.InnerException is { } inner && IsTransient(inner),
     };
+
+    /// <summary>The last failure, kept as one object so readers never see the message of one and the time of another.</summary>
+    private sealed record Failure(string Error, DateTimeOffset At);
 }

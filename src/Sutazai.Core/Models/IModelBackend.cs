@@ -14,6 +14,9 @@ public interface IModelBackend
     /// <summary>The models it serves, with their state now. Throws when the backend cannot be asked.</summary>
     Task<IReadOnlyList<BackendModel>> ListModelsAsync(CancellationToken cancellationToken);
 
+    /// <summary>Whether it serves a model of that name; cheap, asked on every call.</summary>
+    bool Serves(string model);
+
     /// <summary>A chat client for one of its models; null when it does not serve that model.</summary>
     IChatClient? ChatClient(string model);
 

@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
-using Polly.CircuitBreaker;
 using Sutazai.Core.Chat;
 
 namespace Sutazai.Core.Models;
@@ -50,8 +49,6 @@ public sealed class ModelGateway(
 
     public ResponseCache Cache { get; } = new(TimeSpan.FromSeconds(options.Value.CacheSeconds), options.Value.CacheEntries, time);
 
-    public IReadOnlyList<IModelBackend> Backends => _backends;
-
     /// <summary>The model used when a call names none: the one an admin chose, else <c>Sutazai:Models:DefaultModel</c>.</summary>
     public async ValueTask<string> DefaultModelAsync(CancellationToken cancellationToken)
     {
@@ -69,12 +66,12 @@ public sealed class ModelGateway(
     /// <exception cref="UnknownModelException">No backend serves it.</exception>
     public async Task SetDefaultModelAsync(string model, CancellationToken cancellationToken)
     {
-        if (Find(model) is null)
+        if (Locate(model) is null)
         {
             await BackendStatesAsync(cancellationToken);
         }
 
-        var backend = Find(model)?.Backend ?? throw new UnknownModelException(model, [.. _backends.Select(b => b.Name)]);
+        var backend = Locate(model) ?? throw new UnknownModelException(model, [.. _backends.Select(b => b.Name)]);
         await settings.SetDefaultModelAsync(model, backend.Name, time.GetUtcNow(), cancellationToken);
         _default = (model, time.GetUtcNow());
     }
@@ -108,6 +105,21 @@ public sealed class ModelGateway(
             }
         }));
 
+    /// <summary>The backend that pulls models: the one named, or the first that can.</summary>
+    /// <exception cref="NotSupportedException">No configured backend (or not the one named) can pull; says which there are.</exception>
+    public IModelBackend Puller(string? backend)
+    {
+        if (_backends.FirstOrDefault(b => b.CanPull && (backend is null || string.Equals(b.Name, backend, StringComparison.OrdinalIgnoreCase))) is { } puller)
+        {
+            return puller;
+        }
+
+        var names = _backends.Count == 0 ? "none configured" : string.Join(", ", _backends.Select(b => $"{b.Name} {(b.CanPull ? "can" : "cannot")} pull"));
+        throw new NotSupportedException(backend is null
+            ? $"No configured backend can pull models ({names}); configure an Ollama endpoint (Sutazai:Models:Ollama:Endpoint)."
+            : $"Backend '{backend}' is not configured or cannot pull models ({names}).");
+    }
+
     /// <summary>Where a waiting call stands in its model's line (1 = next); null once it runs.</summary>
     public int? PositionOf(ModelCall call) => _limiters.TryGetValue(call.Model, out var limiter) ? limiter.PositionOf(call.Id) : null;
 
@@ -126,7 +138,7 @@ public sealed class ModelGateway(
         IAsyncEnumerable<ChatResponseUpdate> source;
         if (cacheKey is not null && Cache.Find(cacheKey) is { } cached)
         {
-            backendName = Find(requested)?.Backend.Name ?? "cache";
+            backendName = Locate(requested)?.Name ?? "cache";
             source = cached.ToAsyncEnumerable();
         }
         else
@@ -257,7 +269,7 @@ public sealed class ModelGateway(
         where TClient : class
     {
         List<string> candidates = _options.Fallbacks.TryGetValue(requested, out var fallbacks) ? [requested, .. fallbacks] : [requested];
-        if (!candidates.Any(m => _backends.Any(b => client(b, m) is not null)))
+        if (!candidates.Any(m => Locate(m) is not null))
         {
             // A model added on a remote backend since it was last asked: ask again before calling it unknown.
             await BackendStatesAsync(handle.Token);
@@ -266,8 +278,7 @@ public sealed class ModelGateway(
         ModelBackendException? failure = null;
         foreach (var model in candidates)
         {
-            var found = _backends.Select(b => (Backend: b, Client: client(b, model))).FirstOrDefault(f => f.Client is not null);
-            if (found.Client is null)
+            if (Locate(model) is not { } backend || client(backend, model) is not { } found)
             {
                 continue;
             }
@@ -280,8 +291,8 @@ public sealed class ModelGateway(
             {
                 turn = await limiter.EnterAsync(priority, handle.Token, handle.Id);
                 handle.StartedAt = time.GetUtcNow();
-                var result = await Guard(found.Backend).ExecuteAsync(t => attempt(found.Client, t), handle.Token);
-                return new Answered<T>(found.Backend, model, result, turn);
+                var result = await Guard(backend).ExecuteAsync(t => attempt(found, t), handle.Token);
+                return new Answered<T>(backend, model, result, turn);
             }
             catch (OperationCanceledException) when (handle.Token.IsCancellationRequested)
             {
@@ -289,10 +300,10 @@ public sealed class ModelGateway(
                 handle.ThrowIfStopped();
                 throw;
             }
-            catch (Exception e) when (BackendGuard.IsBackendFailure(e) || e is BrokenCircuitException)
+            catch (Exception e) when (BackendGuard.IsBackendFailure(e))
             {
                 turn?.Dispose();
-                failure = new ModelBackendException(found.Backend.Name, model, e, failure);
+                failure = new ModelBackendException(backend.Name, model, e, failure);
             }
             catch
             {
@@ -308,13 +319,14 @@ public sealed class ModelGateway(
 
     private BackendGuard Guard(IModelBackend backend) => _guards.GetOrAdd(backend.Name, name => new BackendGuard(name, _options, time));
 
-    private (IModelBackend Backend, IChatClient Client)? Find(string model)
+    /// <summary>The first backend, in registration order, that serves the model.</summary>
+    private IModelBackend? Locate(string model)
     {
         foreach (var backend in _backends)
         {
-            if (backend.ChatClient(model) is { } client)
+            if (backend.Serves(model))
             {
-                return (backend, client);
+                return backend;
             }
         }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Frozen;
 using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.AI;
@@ -9,10 +10,17 @@ namespace Sutazai.Core.Models;
 /// A backend on another server (Ollama, an OpenAI-compatible server). It serves the models configured for it
 /// and those it reported the last time it was asked; a model it stopped reporting is shown as unreachable.
 /// </summary>
-public abstract class RemoteModelBackend(string name, IEnumerable<string> configured) : IModelBackend
+/// <param name="normalize">
+/// One spelling per model, where a server has several (Ollama: <c>llama3</c> is <c>llama3:latest</c>); by
+/// default names are taken as they are.
+/// </param>
+public abstract class RemoteModelBackend(string name, IEnumerable<string> configured, Func<string, string>? normalize = null) : IModelBackend
 {
-    private readonly IReadOnlyList<string> _configured = [.. configured];
-    private readonly ConcurrentDictionary<string, byte> _reported = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Func<string, string> _normalize = normalize ?? (n => n);
+    private readonly FrozenSet<string> _configured = configured.Select(normalize ?? (n => n)).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, IChatClient> _chatClients = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, IEmbeddingGenerator<string, Embedding<float>>> _generators = new(StringComparer.OrdinalIgnoreCase);
+    private volatile FrozenSet<string> _reported = FrozenSet<string>.Empty;
 
     public string Name { get; } = name;
 
@@ -21,20 +29,19 @@ public abstract class RemoteModelBackend(string name, IEnumerable<string> config
     public async Task<IReadOnlyList<BackendModel>> ListModelsAsync(CancellationToken cancellationToken)
     {
         var reported = await FetchModelsAsync(cancellationToken);
-        _reported.Clear();
-        foreach (var model in reported)
-        {
-            _reported[model.Name] = 0;
-        }
-
-        var missing = _configured.Where(c => !reported.Any(r => Same(r.Name, c)))
+        // Swapped whole, so a call resolving a model meanwhile sees the old list or the new one, never a half.
+        _reported = reported.Select(m => _normalize(m.Name)).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+        var missing = _configured.Where(c => !_reported.Contains(c))
             .Select(c => new BackendModel(c, Name, ModelStatus.Unreachable, null, [], $"configured for {Name} but the server does not serve it"));
         return [.. reported, .. missing];
     }
 
-    public IChatClient? ChatClient(string model) => Serves(model) ? CreateChatClient(model) : null;
+    public bool Serves(string model) => _configured.Contains(_normalize(model)) || _reported.Contains(_normalize(model));
 
-    public IEmbeddingGenerator<string, Embedding<float>>? EmbeddingGenerator(string model) => Serves(model) ? CreateEmbeddingGenerator(model) : null;
+    public IChatClient? ChatClient(string model) => Serves(model) ? _chatClients.GetOrAdd(model, CreateChatClient) : null;
+
+    public IEmbeddingGenerator<string, Embedding<float>>? EmbeddingGenerator(string model) =>
+        Serves(model) ? _generators.GetOrAdd(model, CreateEmbeddingGenerator) : null;
 
     public virtual IAsyncEnumerable<PullProgress> PullAsync(string model, CancellationToken cancellationToken) =>
         throw new NotSupportedException($"Backend '{Name}' cannot pull models; pull them on the server itself.");
@@ -45,11 +52,6 @@ public abstract class RemoteModelBackend(string name, IEnumerable<string> config
     protected abstract IChatClient CreateChatClient(string model);
 
     protected abstract IEmbeddingGenerator<string, Embedding<float>> CreateEmbeddingGenerator(string model);
-
-    /// <summary>Whether two names mean one model (Ollama: <c>llama3</c> is <c>llama3:latest</c>).</summary>
-    protected virtual bool Same(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
-
-    private bool Serves(string model) => _configured.Any(c => Same(c, model)) || _reported.Keys.Any(r => Same(r, model));
 
     /// <summary>
     /// The HTTP stack for a backend: a bearer key when one is configured, and answers 5xx and 429 turned into

@@ -63,16 +63,14 @@ public static class ModelsApi
 
     private static Results<ServerSentEventsResult<object>, ProblemHttpResult> PullAsync(PullRequest request, ModelGateway gateway, CancellationToken cancellationToken)
     {
-        var pullers = gateway.Backends.Where(b => b.CanPull && (request.Backend is null || string.Equals(b.Name, request.Backend, StringComparison.OrdinalIgnoreCase))).ToList();
-        if (pullers.Count == 0)
+        try
         {
-            var names = string.Join(", ", gateway.Backends.Select(b => $"{b.Name} ({(b.CanPull ? "can pull" : "cannot pull")})"));
-            return Problems.BadRequest(request.Backend is null
-                ? $"No configured backend can pull models ({(names.Length == 0 ? "none configured" : names)}); configure an Ollama endpoint (Sutazai:Models:Ollama:Endpoint)."
-                : $"Backend '{request.Backend}' is not configured or cannot pull models ({names}).");
+            return TypedResults.ServerSentEvents(Progress(gateway.Puller(request.Backend), request.Model, cancellationToken));
         }
-
-        return TypedResults.ServerSentEvents(Progress(pullers[0], request.Model, cancellationToken));
+        catch (NotSupportedException e)
+        {
+            return Problems.BadRequest(e.Message);
+        }
     }
 
     private static async IAsyncEnumerable<SseItem<object>> Progress(IModelBackend backend, string model, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
@@ -109,7 +107,7 @@ public static class ModelsApi
     private static IReadOnlyList<CallView> Calls(ClaimsPrincipal caller, ModelGateway gateway, ModelCalls calls) =>
         [.. calls.Snapshot()
             .Where(c => c.Caller.UserId == caller.UserId() || caller.HasPermission(Permissions.ModelManage))
-            .Select(c => new CallView(c.Id, c.Operation, c.Model, c.Caller.UserId, c.Caller.Agent, c.Priority, c.StartedAt is null ? "waiting" : "running", gateway.PositionOf(c), c.QueuedAt, c.StartedAt))];
+            .Select(c => CallView.From(c, gateway))];
 
     private static Results<Accepted<CallView>, ProblemHttpResult> Cancel(Guid id, ClaimsPrincipal caller, ModelGateway gateway, ModelCalls calls)
     {
@@ -118,7 +116,7 @@ public static class ModelsApi
             return Problems.NotFound($"No model call {id} is under way on this node.");
         }
 
-        var view = new CallView(call.Id, call.Operation, call.Model, call.Caller.UserId, call.Caller.Agent, call.Priority, call.StartedAt is null ? "waiting" : "running", gateway.PositionOf(call), call.QueuedAt, call.StartedAt);
+        var view = CallView.From(call, gateway);
         call.Cancel($"stopped by {(caller.Username() is { Length: > 0 } name ? name : caller.UserId().ToString())}");
         return TypedResults.Accepted((string?)null, view);
     }
@@ -178,7 +176,11 @@ public sealed record DefaultModelView(string DefaultModel);
 public sealed record PullRequest([property: Required, StringLength(200, MinimumLength = 1)] string Model, [property: StringLength(64)] string? Backend = null);
 
 /// <summary>A model call under way: waiting (with its place in line, 1 = next) or running.</summary>
-public sealed record CallView(Guid Id, string Operation, string Model, Guid? UserId, string? Agent, int Priority, string State, int? Position, DateTimeOffset QueuedAt, DateTimeOffset? StartedAt);
+public sealed record CallView(Guid Id, string Operation, string Model, Guid? UserId, string? Agent, int Priority, string State, int? Position, DateTimeOffset QueuedAt, DateTimeOffset? StartedAt)
+{
+    public static CallView From(ModelCall call, ModelGateway gateway) =>
+        new(call.Id, call.Operation, call.Model, call.Caller.UserId, call.Caller.Agent, call.Priority, call.StartedAt is null ? "waiting" : "running", gateway.PositionOf(call), call.QueuedAt, call.StartedAt);
+}
 
 public sealed record UsageView(string GroupBy, IReadOnlyList<UsageRowView> Groups, long TotalCalls, long TotalTokens);
 

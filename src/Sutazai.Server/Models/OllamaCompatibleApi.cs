@@ -17,8 +17,6 @@ namespace Sutazai.Server.Models;
 /// </summary>
 public static class OllamaCompatibleApi
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
-
     public static IEndpointRouteBuilder MapOllamaCompatibleApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("Ollama-compatible");
@@ -220,19 +218,13 @@ public static class OllamaCompatibleApi
         return (new ChatCall(model, messages, settings, new ModelCaller(caller.UserId(), caller.ApiKeyIdOf())), stream);
     }
 
-    private static async Task EmbedAsync(HttpContext http, ClaimsPrincipal caller, ModelGateway gateway, TimeProvider time)
+    private static async Task EmbedAsync(HttpContext http, ClaimsPrincipal caller, ModelGateway gateway)
     {
         EmbedCall call;
         try
         {
             using var body = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
-            var root = body.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("input", out var input) || ChatApi.Inputs(input, 2048) is not { } inputs)
-            {
-                throw new FormatException("'input' must be a non-empty string or an array of 1 to 2048 non-empty strings.");
-            }
-
-            call = new EmbedCall(String(root, "model"), inputs, new ModelCaller(caller.UserId(), caller.ApiKeyIdOf()), CallId: ChatApi.NewCallId(http));
+            call = CompatibleApis.EmbedCall(body.RootElement, caller, http);
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
         {
@@ -274,9 +266,14 @@ public static class OllamaCompatibleApi
             return;
         }
 
-        if (gateway.Backends.FirstOrDefault(b => b.CanPull) is not { } backend)
+        IModelBackend backend;
+        try
         {
-            await ErrorAsync(http, StatusCodes.Status400BadRequest, "No configured backend can pull models; configure an Ollama endpoint (Sutazai:Models:Ollama:Endpoint).");
+            backend = gateway.Puller(null);
+        }
+        catch (NotSupportedException e)
+        {
+            await ErrorAsync(http, StatusCodes.Status400BadRequest, e.Message);
             return;
         }
 
@@ -329,16 +326,7 @@ public static class OllamaCompatibleApi
 
     private static Task ErrorAsync(HttpContext http, int status, string message) => WriteAsync(http, status, new { error = message });
 
-    private static async Task WriteAsync(HttpContext http, int status, object value)
-    {
-        http.Response.StatusCode = status;
-        http.Response.ContentType = "application/json; charset=utf-8";
-        await JsonSerializer.SerializeAsync(http.Response.Body, value, Json, http.RequestAborted);
-    }
+    private static Task WriteAsync(HttpContext http, int status, object value) => CompatibleApis.WriteAsync(http, status, value);
 
-    private static async Task LineAsync(HttpContext http, object value)
-    {
-        await http.Response.WriteAsync(JsonSerializer.Serialize(value, Json) + "\n", http.RequestAborted);
-        await http.Response.Body.FlushAsync(http.RequestAborted);
-    }
+    private static Task LineAsync(HttpContext http, object value) => CompatibleApis.WriteItemAsync(http, "", value, "\n");
 }

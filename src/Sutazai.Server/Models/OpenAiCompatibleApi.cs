@@ -16,8 +16,6 @@ namespace Sutazai.Server.Models;
 /// </summary>
 public static class OpenAiCompatibleApi
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
-
     public static IEndpointRouteBuilder MapOpenAiCompatibleApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/v1").WithTags("OpenAI-compatible");
@@ -146,20 +144,13 @@ public static class OpenAiCompatibleApi
         {
             using var body = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
             var root = body.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("input", out var input) || ChatApi.Inputs(input, 2048) is not { } inputs)
-            {
-                throw new FormatException("'input' must be a non-empty string or an array of 1 to 2048 non-empty strings.");
-            }
-
+            call = CompatibleApis.EmbedCall(root, caller, http);
             base64 = root.TryGetProperty("encoding_format", out var format) && format.ValueKind == JsonValueKind.String && format.GetString() switch
             {
                 "float" => false,
                 "base64" => true,
                 var other => throw new FormatException($"encoding_format must be 'float' or 'base64' (got '{other}')."),
             };
-
-            var model = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
-            call = new EmbedCall(model, inputs, new ModelCaller(caller.UserId(), caller.ApiKeyIdOf()), CallId: ChatApi.NewCallId(http));
         }
         catch (Exception e) when (e is JsonException or FormatException)
         {
@@ -274,16 +265,7 @@ public static class OpenAiCompatibleApi
     private static Task ErrorAsync(HttpContext http, int status, string message, string type) =>
         WriteJsonAsync(http, status, new { error = new { message, type, param = (string?)null, code = (string?)null } });
 
-    private static async Task WriteJsonAsync(HttpContext http, int status, object value)
-    {
-        http.Response.StatusCode = status;
-        http.Response.ContentType = "application/json";
-        await JsonSerializer.SerializeAsync(http.Response.Body, value, Json, http.RequestAborted);
-    }
+    private static Task WriteJsonAsync(HttpContext http, int status, object value) => CompatibleApis.WriteAsync(http, status, value);
 
-    private static async Task WriteEventAsync(HttpContext http, object value)
-    {
-        await http.Response.WriteAsync($"data: {JsonSerializer.Serialize(value, Json)}\n\n", http.RequestAborted);
-        await http.Response.Body.FlushAsync(http.RequestAborted);
-    }
+    private static Task WriteEventAsync(HttpContext http, object value) => CompatibleApis.WriteItemAsync(http, "data: ", value, "\n\n");
 }
