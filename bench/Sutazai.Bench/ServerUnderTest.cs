@@ -40,7 +40,8 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         return body.RootElement.GetProperty("access_token").GetString()!;
     }
 
-    public static async Task<ServerUnderTest> StartAsync(string? postgres, CancellationToken cancellationToken)
+    /// <param name="settings">More environment for the server, for example <c>SUTAZAI__MODELS__...</c>.</param>
+    public static async Task<ServerUnderTest> StartAsync(string? postgres, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null)
     {
         var dataDir = Directory.CreateTempSubdirectory("sutazai-bench-").FullName;
         var start = new ProcessStartInfo("dotnet")
@@ -61,6 +62,11 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         {
             start.Environment["SUTAZAI__STORAGE__PROVIDER"] = "PostgreSql";
             start.Environment["SUTAZAI__STORAGE__CONNECTIONSTRING"] = postgres;
+        }
+
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet could not be started");
