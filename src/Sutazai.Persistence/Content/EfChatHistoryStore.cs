@@ -1,17 +1,26 @@
 using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
+using Sutazai.Core;
 using Sutazai.Core.Chat;
 
 namespace Sutazai.Persistence.Content;
 
-public sealed class EfChatHistoryStore(IDbContextFactory<SutazaiDbContext> contexts) : IChatHistoryStore
+/// <summary>Usage records; those written at the same moment share one transaction, and each caller waits until its own is stored.</summary>
+public sealed class EfChatHistoryStore(IDbContextFactory<SutazaiDbContext> contexts) : IChatHistoryStore, IAsyncDisposable, IDisposable
 {
-    public async Task AddAsync(ChatHistoryEntry entry, CancellationToken cancellationToken)
+    private readonly GroupCommit<ChatHistoryEntry, bool> _writes = new(async (entries, cancellationToken) =>
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        db.ChatHistory.Add(entry);
+        db.ChatHistory.AddRange(entries);
         await db.SaveChangesAsync(cancellationToken);
-    }
+        return [.. entries.Select(_ => true)];
+    });
+
+    public Task AddAsync(ChatHistoryEntry entry, CancellationToken cancellationToken) => _writes.CommitAsync(entry);
+
+    public ValueTask DisposeAsync() => _writes.DisposeAsync();
+
+    public void Dispose() => _writes.Dispose();
 
     public async Task<IReadOnlyList<UsageRow>> UsageAsync(UsageQuery query, CancellationToken cancellationToken)
     {
