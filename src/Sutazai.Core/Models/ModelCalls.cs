@@ -29,7 +29,7 @@ public sealed class ModelCalls(TimeProvider time)
 /// <summary>One call: what it is for, when it came and started, and how to stop it.</summary>
 public sealed class ModelCall : IDisposable
 {
-    private readonly CancellationTokenSource _cancel;
+    private readonly ReasonedCancellation _cancel;
     private readonly ModelCalls _owner;
 
     internal ModelCall(Guid id, string operation, string model, ModelCaller caller, int priority, DateTimeOffset queuedAt, ModelCalls owner, CancellationToken callerToken)
@@ -41,7 +41,7 @@ public sealed class ModelCall : IDisposable
         Priority = priority;
         QueuedAt = queuedAt;
         _owner = owner;
-        _cancel = CancellationTokenSource.CreateLinkedTokenSource(callerToken);
+        _cancel = new ReasonedCancellation(callerToken);
     }
 
     public Guid Id { get; }
@@ -62,23 +62,12 @@ public sealed class ModelCall : IDisposable
     public DateTimeOffset? StartedAt { get; internal set; }
 
     /// <summary>Why it was stopped, when someone stopped it.</summary>
-    public string? CancelledBecause { get; private set; }
+    public string? CancelledBecause => _cancel.Reason;
 
     internal CancellationToken Token => _cancel.Token;
 
     /// <summary>Stops it, waiting or running; the caller gets an error that says why.</summary>
-    public void Cancel(string reason)
-    {
-        CancelledBecause ??= reason;
-        try
-        {
-            _cancel.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // It ended in the meantime.
-        }
-    }
+    public void Cancel(string reason) => _cancel.Cancel(reason);
 
     /// <summary>Turns a cancellation this call saw into the reason someone stopped it, when someone did.</summary>
     internal void ThrowIfStopped()

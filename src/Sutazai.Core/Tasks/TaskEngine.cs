@@ -555,13 +555,13 @@ public sealed partial class TaskEngine : BackgroundService
     /// <summary>A task running here, and how to stop it.</summary>
     private sealed class RunningTask : IDisposable
     {
-        private readonly CancellationTokenSource _cancel = new();
+        private readonly ReasonedCancellation _cancel = new();
 
         public CancellationToken Token => _cancel.Token;
 
         public bool IsCancellationRequested => _cancel.IsCancellationRequested;
 
-        public string? Reason { get; private set; }
+        public string? Reason => _cancel.Reason;
 
         public Task Completion { get; set; } = Task.CompletedTask;
 
@@ -570,18 +570,7 @@ public sealed partial class TaskEngine : BackgroundService
         /// <summary>The store has assigned it to this node and it has been handed to its agent.</summary>
         public bool Started { get => _started; set => _started = value; }
 
-        public void Cancel(string reason)
-        {
-            Reason ??= reason;
-            try
-            {
-                _cancel.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // It finished in the meantime.
-            }
-        }
+        public void Cancel(string reason) => _cancel.Cancel(reason);
 
         public void Dispose() => _cancel.Dispose();
     }
