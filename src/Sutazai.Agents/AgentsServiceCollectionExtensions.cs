@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sutazai.Agents.BuiltIn;
 using Sutazai.Agents.Coordination;
 using Sutazai.Agents.Hardware;
+using Sutazai.Agents.Llm;
+using Sutazai.Agents.Models;
 using Sutazai.Agents.Http;
 using Sutazai.Agents.Orchestration;
 using Sutazai.Agents.Resources;
@@ -27,6 +29,7 @@ public static class AgentsServiceCollectionExtensions
         services.AddSingleton<IAgent, ResourceArbitrationAgent>();
         services.AddSingleton<IAgent, AiAgentOrchestrator>();
         services.AddSingleton<IAgent, OllamaIntegrationSpecialist>();
+        services.TryAddSingleton<ILlmAgentFactory, LlmAgentFactory>();
         services.AddSingleton<IAgent, AiMetricsExporter>();
         return services;
     }

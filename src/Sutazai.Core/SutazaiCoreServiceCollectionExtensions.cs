@@ -37,6 +37,7 @@ public static class SutazaiCoreServiceCollectionExtensions
         services.TryAddSingleton<TaskEngine>();
         services.AddHostedService(sp => sp.GetRequiredService<TaskEngine>());
         services.TryAddSingleton<TaskSubmissions>();
+        services.TryAddSingleton<SubTasks>();
         services.AddValidatedOptions<ResourcePoolOptions, ResourcePoolOptionsValidator>(ResourcePoolOptions.Section);
         services.TryAddSingleton<IResourcePool, HostResourcePool>();
         services.TryAddSingleton<ResourceAdmission>();

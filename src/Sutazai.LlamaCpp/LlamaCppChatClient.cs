@@ -20,6 +20,13 @@ public sealed class LlamaCppChatClient(LlamaCppModel model) : IChatClient
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        if (options?.Tools is { Count: > 0 })
+        {
+            // Saying so beats answering as if no tools had been offered.
+            throw new NotSupportedException(
+                $"Model '{model.Name}' runs on the llama.cpp backend, which does not do function calling here; give an agent with tools an Ollama or OpenAI-compatible model.");
+        }
+
         var conversation = messages.ToList();
         var stops = options?.StopSequences?.Where(s => s.Length > 0).ToList() ?? [];
         var holdBack = stops.Count == 0 ? 0 : stops.Max(s => s.Length) - 1;

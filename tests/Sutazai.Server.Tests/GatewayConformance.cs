@@ -175,7 +175,7 @@ public abstract class GatewayConformance<TStore>(GatewayFixture<TStore> fixture)
             using var unknown = await admin.PutAsJsonAsync("/api/v1/models/default", new { model = "no-such-model" }, Cancellation);
             using var switched = await admin.PutAsJsonAsync("/api/v1/models/default", new { model = "tiny-b" }, Cancellation);
             var list = await developer.GetFromJsonAsync<JsonElement>("/api/v1/models", Cancellation);
-            var answer = await (await developer.PostAsJsonAsync("/api/v1/chat", new { message = "who answers", max_tokens = 3 }, Cancellation)).Content.ReadFromJsonAsync<JsonElement>(Cancellation);
+            var answer = await developer.PostAsJsonAsync("/api/v1/chat", new { message = "who answers", max_tokens = 3 }, Cancellation).SucceededAsync(fixture.Factory.Logs);
 
             Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
             Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
@@ -196,9 +196,9 @@ public abstract class GatewayConformance<TStore>(GatewayFixture<TStore> fixture)
     {
         using var admin = await fixture.Api.AdminAsync();
         var (user, developer, _) = await fixture.Api.SignedInUserAsync("developer");
-        await developer.PostAsJsonAsync("/api/v1/chat", new { message = "count me", max_tokens = 3 }, Cancellation);
-        await developer.PostAsJsonAsync("/api/v1/generate", new { prompt = "and me", max_tokens = 5 }, Cancellation);
-        await admin.PostAsJsonAsync("/api/v1/chat", new { message = "not theirs", max_tokens = 2 }, Cancellation);
+        await developer.PostAsJsonAsync("/api/v1/chat", new { message = "count me", max_tokens = 3 }, Cancellation).SucceededAsync(fixture.Factory.Logs);
+        await developer.PostAsJsonAsync("/api/v1/generate", new { prompt = "and me", max_tokens = 5 }, Cancellation).SucceededAsync(fixture.Factory.Logs);
+        await admin.PostAsJsonAsync("/api/v1/chat", new { message = "not theirs", max_tokens = 2 }, Cancellation).SucceededAsync(fixture.Factory.Logs);
 
         var own = await developer.GetFromJsonAsync<JsonElement>($"/api/v1/models/usage?group_by=user&user_id={Guid.NewGuid()}", Cancellation);
         var byUser = await admin.GetFromJsonAsync<JsonElement>("/api/v1/models/usage?group_by=user", Cancellation);

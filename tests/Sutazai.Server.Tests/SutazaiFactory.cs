@@ -90,6 +90,11 @@ public sealed class LogCapture : ILogEventSink
             writer.Write($" {name}={value}");
         }
 
+        if (logEvent.TraceId is { } traceId)
+        {
+            writer.Write($" TraceId={traceId}");
+        }
+
         if (logEvent.Exception is not null)
         {
             writer.Write($" {logEvent.Exception}");

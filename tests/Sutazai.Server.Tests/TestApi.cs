@@ -74,3 +74,24 @@ public sealed record Tokens(string AccessToken, string RefreshToken, Guid Sessio
         json.GetProperty("session_id").GetGuid(),
         json.GetProperty("expires_in").GetInt64());
 }
+
+public static class Responses
+{
+    /// <summary>
+    /// The JSON body of a successful answer; a failed one fails the test showing its status and body, and what the
+    /// server logged under its trace id when <paramref name="logs"/> is given.
+    /// </summary>
+    public static async Task<JsonElement> SucceededAsync(this Task<HttpResponseMessage> call, LogCapture? logs = null)
+    {
+        using var response = await call;
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            var traceId = body.Contains("trace_id", StringComparison.Ordinal) ? JsonDocument.Parse(body).RootElement.GetProperty("trace_id").GetString() : null;
+            var logged = traceId is null || logs is null ? "" : "\nserver log: " + string.Join("\n", logs.Rendered.Where(e => e.Contains(traceId, StringComparison.Ordinal)));
+            Assert.Fail($"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.PathAndQuery} gave {(int)response.StatusCode}: {body}{logged}");
+        }
+
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+}

@@ -25,17 +25,6 @@ public abstract class NotYetAvailableAgent : BuiltInAgent
         Task.FromResult(new AgentHealthReport(AgentHealthStatus.Degraded, $"answers ping only; its work needs {_missing}"));
 }
 
-public sealed class OllamaIntegrationSpecialist(TimeProvider time) : NotYetAvailableAgent(
-    BuiltInAgents.OllamaIntegrationSpecialist,
-    time,
-    "the LLM gateway (model backends: Ollama, OpenAI-compatible servers, GGUF files)",
-    ("list_models", "List the models each backend serves."),
-    ("pull_model", "Pull a model where the backend can."),
-    ("switch_model", "Change the default model."),
-    ("generate", "Generate text from a prompt."),
-    ("chat", "Answer a conversation."),
-    ("embed", "Embed texts as vectors."));
-
 public sealed class AiMetricsExporter(TimeProvider time) : NotYetAvailableAgent(
     BuiltInAgents.AiMetricsExporter,
     time,

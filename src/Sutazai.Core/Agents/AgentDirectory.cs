@@ -10,6 +10,12 @@ public interface IHttpAgentFactory
     IAgent Create(Agent definition);
 }
 
+/// <summary>Builds the agent that serves a declared LLM agent; null, saying why, when its definition cannot be used.</summary>
+public interface ILlmAgentFactory
+{
+    IAgent? Create(Agent definition, out string? problem);
+}
+
 /// <summary>
 /// Every registered agent with what runs it, its health and how busy it is on this node. Definitions come from
 /// the store (so agents registered at run time on any node appear here on the next refresh); built-in agents
@@ -125,8 +131,20 @@ public sealed partial class AgentDirectory(
         AgentKind.BuiltIn => (null, "no implementation of this built-in agent is installed in this build"),
         AgentKind.Http when !string.IsNullOrWhiteSpace(definition.Endpoint) => (httpAgents.Create(definition), null),
         AgentKind.Http => (null, "the HTTP agent has no endpoint"),
-        _ => (null, "LLM agents run once LLM backends are configured; that arrives with the LLM gateway"),
+        AgentKind.Llm => Llm(definition),
+        _ => (null, $"agents of kind {definition.Kind} cannot run here"),
     };
+
+    private (IAgent? Implementation, string? Unavailable) Llm(Agent definition)
+    {
+        if (services.GetService<ILlmAgentFactory>() is not { } factory)
+        {
+            return (null, "this build runs no LLM agents");
+        }
+
+        var agent = factory.Create(definition, out var problem);
+        return (agent, agent is null ? problem : null);
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Agent {Agent} is now {Status} (was {Previous}): {Detail}")]
     private partial void LogHealthChanged(string agent, AgentHealthStatus previous, AgentHealthStatus status, string? detail);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 using Sutazai.Core.Chat;
@@ -15,7 +16,20 @@ public sealed record ModelCaller(Guid? UserId, Guid? ApiKeyId = null, string? Ag
 public sealed record ChatCall(string? Model, IReadOnlyList<ChatMessage> Messages, ChatOptions Options, ModelCaller Caller, int Priority = 5, Guid CallId = default);
 
 /// <summary>An embedding call: one vector per input.</summary>
-public sealed record EmbedCall(string? Model, IReadOnlyList<string> Inputs, ModelCaller Caller, int Priority = 5, Guid CallId = default);
+public sealed record EmbedCall(string? Model, IReadOnlyList<string> Inputs, ModelCaller Caller, int Priority = 5, Guid CallId = default)
+{
+    /// <summary>The texts to embed from a request's <c>input</c>: one string, or an array of strings; null when the shape or size is wrong.</summary>
+    public static IReadOnlyList<string>? ReadInputs(JsonElement input, int limit = 256)
+    {
+        List<string>? texts = input.ValueKind switch
+        {
+            JsonValueKind.String => [input.GetString()!],
+            JsonValueKind.Array when input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) => [.. input.EnumerateArray().Select(e => e.GetString()!)],
+            _ => null,
+        };
+        return texts is { Count: > 0 } && texts.Count <= limit && texts.All(t => t.Length is > 0 and <= 100_000) ? texts : null;
+    }
+}
 
 /// <summary>Embeddings and the model and backend that made them.</summary>
 public sealed record EmbedResult(string Model, string Backend, IReadOnlyList<ReadOnlyMemory<float>> Vectors, int PromptTokens, TimeSpan Duration);

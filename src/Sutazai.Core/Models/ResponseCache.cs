@@ -27,16 +27,27 @@ public sealed class ResponseCache(TimeSpan lifetime, int capacity, TimeProvider 
             return null;
         }
 
+        // Every content counts, not only text: tool calls and their results differ where the text is empty.
         var shape = JsonSerializer.SerializeToUtf8Bytes(new
         {
             model = model.ToLowerInvariant(),
-            messages = messages.Select(m => new[] { m.Role.Value, m.Text }),
+            messages = messages.Select(m => new { role = m.Role.Value, contents = m.Contents.Select(c => JsonSerializer.SerializeToElement(c, AIJsonUtilities.DefaultOptions)) }),
             options.Temperature,
             options.TopP,
             options.TopK,
             options.MaxOutputTokens,
             options.Seed,
             options.StopSequences,
+            options.FrequencyPenalty,
+            options.PresencePenalty,
+            tools = options.Tools?.Select(t => new { t.Name, t.Description, schema = (t as AIFunctionDeclaration)?.JsonSchema }),
+            tool_mode = options.ToolMode?.ToString(),
+            format = options.ResponseFormat switch
+            {
+                null => null,
+                ChatResponseFormatJson json => json.Schema?.GetRawText() ?? "json",
+                _ => "text",
+            },
         });
         return Convert.ToHexString(SHA256.HashData(shape));
     }

@@ -1,5 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using Sutazai.Agents.Llm;
+using Sutazai.Core.Definitions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Sutazai.Core.Agents;
@@ -21,9 +26,10 @@ public static partial class AgentsApi
         api.MapGet("/", ListAsync).RequirePermission(Permissions.AgentView).WithSummary("List agents, built-in first, then by name");
         api.MapGet("/{name}", GetAsync).RequirePermission(Permissions.AgentView).WithSummary("Get one agent by name, with its actions, health and load");
         api.MapPost("/", CreateAsync).RequirePermission(Permissions.AgentCreate).Audited("agent.create", "agent")
-            .WithSummary("Register an external agent: a service answering POST {endpoint}/process and GET {endpoint}/health");
+            .Accepts<CreateAgentRequest>(AgentDocument.ContentTypes[0], AgentDocument.ContentTypes[1..])
+            .WithSummary("Register an external agent (kind http: a service answering POST {endpoint}/process and GET {endpoint}/health) or declare an LLM agent (kind llm: model, instructions, tools, output schema), in JSON or YAML");
         api.MapPatch("/{name}", UpdateAsync).RequirePermission(Permissions.AgentUpdate).Audited("agent.update", "agent")
-            .WithSummary("Change an agent's description, endpoint, capabilities, actions, concurrency or active state");
+            .WithSummary("Change an agent's description, endpoint, capabilities, actions, concurrency, active state or (LLM agents) definition");
         api.MapDelete("/{name}", DeleteAsync).RequirePermission(Permissions.AgentDelete).Audited("agent.delete", "agent")
             .WithSummary("Remove an external agent (built-in agents can only be deactivated)");
         api.MapGet("/{name}/health", HealthAsync).RequirePermission(Permissions.AgentView)
@@ -46,50 +52,110 @@ public static partial class AgentsApi
     }
 
     private static async Task<Results<Created<AgentView>, ValidationProblem, ProblemHttpResult>> CreateAsync(
-        CreateAgentRequest request, SutazaiDbContext db, AgentDirectory directory, TimeProvider time, CancellationToken cancellationToken)
+        HttpRequest http, SutazaiDbContext db, AgentDirectory directory, TimeProvider time, IOptions<JsonOptions> json, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
-        var name = request.Name.Trim();
-        if (!AgentName().IsMatch(name))
+        var (document, unreadable) = await AgentDocument.ReadAsync(http, json.Value.SerializerOptions, cancellationToken);
+        if (document is null)
         {
-            errors["name"] = ["Use 3 to 64 characters of a-z, 0-9 and '-', starting with a letter."];
+            return (ProblemHttpResult)unreadable!;
         }
 
-        if (!string.Equals(request.Kind, "http", StringComparison.OrdinalIgnoreCase))
-        {
-            errors["kind"] = [string.Equals(request.Kind, "llm", StringComparison.OrdinalIgnoreCase)
-                ? "LLM agents are declared once the LLM gateway exists; it is not part of this build yet."
-                : "Only 'http' agents can be registered; built-in agents come with the platform."];
-        }
-
-        Validate(errors, request.Endpoint, request.Capabilities, request.Actions, request.MaxConcurrency);
+        var request = document.Request;
+        var errors = document.Problems(DeclarationProblems(request));
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, type: ProblemTypes.Validation);
         }
 
+        var name = request.Name.Trim();
         if (await db.Agents.AnyAsync(a => a.Name == name, cancellationToken))
         {
             return Problems.Conflict($"An agent named '{name}' already exists.");
         }
 
-        var now = time.GetUtcNow();
-        var agent = new Agent
-        {
-            Name = name,
-            Kind = AgentKind.Http,
-            Description = request.Description ?? "",
-            Endpoint = request.Endpoint,
-            Capabilities = Clean(request.Capabilities),
-            Actions = Clean(request.Actions),
-            MaxConcurrency = request.MaxConcurrency ?? 4,
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
+        var agent = New(request, time.GetUtcNow());
         db.Agents.Add(agent);
         await db.SaveChangesAsync(cancellationToken);
         await directory.RefreshAsync(cancellationToken);
         return TypedResults.Created($"/api/v1/agents/{agent.Name}", AgentView.From(agent, directory.Find(agent.Id)));
+    }
+
+    /// <summary>What is wrong with a declaration, per field (its name, kind and the fields its kind takes).</summary>
+    internal static Dictionary<string, string[]> DeclarationProblems(CreateAgentRequest request)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (!AgentName().IsMatch(request.Name?.Trim() ?? ""))
+        {
+            errors["name"] = ["Use 3 to 64 characters of a-z, 0-9 and '-', starting with a letter."];
+        }
+
+        switch (request.Kind?.ToLowerInvariant())
+        {
+            case "http":
+                Validate(errors, request.Endpoint, request.Capabilities, request.Actions, request.MaxConcurrency);
+                if (request.Definition is not null)
+                {
+                    errors["definition"] = ["An HTTP agent has no definition; its endpoint does the work."];
+                }
+
+                break;
+            case "llm":
+                Validate(errors, null, request.Capabilities, null, request.MaxConcurrency, creating: false);
+                RequireCapabilities(errors, request.Capabilities);
+                if (request.Endpoint is not null || request.Actions is not null)
+                {
+                    errors[request.Endpoint is not null ? "endpoint" : "actions"] = ["An LLM agent has no endpoint and one action, run; give its definition instead."];
+                }
+
+                foreach (var (field, messages) in DefinitionProblems(request.Definition))
+                {
+                    errors[field] = messages;
+                }
+
+                break;
+            default:
+                errors["kind"] = ["Use 'http' (an external agent) or 'llm' (a model with instructions and tools); built-in agents come with the platform."];
+                break;
+        }
+
+        return errors;
+    }
+
+    private static Dictionary<string, string[]> DefinitionProblems(JsonElement? definition)
+    {
+        if (definition is not { ValueKind: JsonValueKind.Object } given)
+        {
+            return new() { ["definition"] = ["Give the LLM agent's definition: {model, instructions, tools, output_schema, temperature, max_tokens, max_tool_calls}."] };
+        }
+
+        try
+        {
+            return given.Deserialize<LlmAgentDefinition>(AgentJson.Options)?.Problems() ?? new() { ["definition"] = ["Give the definition as an object."] };
+        }
+        catch (JsonException e)
+        {
+            var path = DefinitionDocument.Path(e.Path);
+            return new() { [path.Length == 0 ? "definition" : $"definition.{path}"] = [e.Message.Split(" Path:", 2)[0].TrimEnd('.')] };
+        }
+    }
+
+    /// <summary>A new agent as declared (already checked with <see cref="DeclarationProblems"/>).</summary>
+    internal static Agent New(CreateAgentRequest request, DateTimeOffset now)
+    {
+        var llm = string.Equals(request.Kind, "llm", StringComparison.OrdinalIgnoreCase);
+        return new Agent
+        {
+            Name = request.Name.Trim(),
+            Kind = llm ? AgentKind.Llm : AgentKind.Http,
+            Description = request.Description ?? "",
+            Endpoint = llm ? null : request.Endpoint,
+            Capabilities = Clean(request.Capabilities),
+            Actions = llm ? [LlmAgent.RunAction] : Clean(request.Actions),
+            MaxConcurrency = request.MaxConcurrency ?? 4,
+            DefinitionJson = llm ? request.Definition!.Value.GetRawText() : null,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
     }
 
     private static async Task<Results<Ok<AgentView>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
@@ -108,6 +174,19 @@ public static partial class AgentsApi
             errors["agent"] = ["A built-in agent's endpoint, capabilities and actions come with the platform; change its description, concurrency or active state."];
         }
 
+        if (agent.Kind == AgentKind.Llm && (request.Endpoint is not null || request.Actions is not null))
+        {
+            errors["agent"] = ["An LLM agent has no endpoint and one action, run; change its definition instead."];
+        }
+
+        if (request.Definition is not null)
+        {
+            foreach (var (field, messages) in agent.Kind == AgentKind.Llm ? DefinitionProblems(request.Definition) : new() { ["definition"] = ["Only an LLM agent has a definition."] })
+            {
+                errors[field] = messages;
+            }
+        }
+
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors, type: ProblemTypes.Validation);
@@ -119,6 +198,7 @@ public static partial class AgentsApi
         agent.Actions = request.Actions is null ? agent.Actions : Clean(request.Actions);
         agent.MaxConcurrency = request.MaxConcurrency ?? agent.MaxConcurrency;
         agent.IsActive = request.IsActive ?? agent.IsActive;
+        agent.DefinitionJson = request.Definition?.GetRawText() ?? agent.DefinitionJson;
         agent.UpdatedAt = time.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken);
         await directory.RefreshAsync(cancellationToken);
@@ -159,6 +239,14 @@ public static partial class AgentsApi
         return TypedResults.Ok(new Page<AgentHealthView>([.. samples.Select(AgentHealthView.From)], total, page.Limit, page.Offset));
     }
 
+    private static void RequireCapabilities(Dictionary<string, string[]> errors, IReadOnlyList<string>? capabilities)
+    {
+        if (capabilities is not { Count: > 0 })
+        {
+            errors["capabilities"] = ["Give 1 to 50 capabilities of a-z, 0-9, '-' and '_' (for example 'web-scraping')."];
+        }
+    }
+
     private static void Validate(Dictionary<string, string[]> errors, string? endpoint, IReadOnlyList<string>? capabilities, IReadOnlyList<string>? actions, int? maxConcurrency, bool creating = true)
     {
         if ((creating || endpoint is not null)
@@ -195,14 +283,16 @@ public static partial class AgentsApi
     private static partial Regex Capability();
 }
 
+/// <param name="Definition">An LLM agent's model, instructions, tools and output schema (see <see cref="LlmAgentDefinition"/>).</param>
 public sealed record CreateAgentRequest(
     [property: Required, StringLength(64)] string Name,
     [property: Required, StringLength(16)] string Kind,
-    [property: StringLength(2000)] string? Description,
-    [property: StringLength(500)] string? Endpoint,
-    IReadOnlyList<string>? Capabilities,
+    [property: StringLength(2000)] string? Description = null,
+    [property: StringLength(500)] string? Endpoint = null,
+    IReadOnlyList<string>? Capabilities = null,
     IReadOnlyList<string>? Actions = null,
-    int? MaxConcurrency = null);
+    int? MaxConcurrency = null,
+    JsonElement? Definition = null);
 
 /// <summary>Only the fields present change.</summary>
 public sealed record UpdateAgentRequest(
@@ -211,7 +301,8 @@ public sealed record UpdateAgentRequest(
     IReadOnlyList<string>? Capabilities = null,
     IReadOnlyList<string>? Actions = null,
     int? MaxConcurrency = null,
-    bool? IsActive = null);
+    bool? IsActive = null,
+    JsonElement? Definition = null);
 
 public sealed record AgentView(
     Guid Id,
@@ -232,6 +323,7 @@ public sealed record AgentView(
     long SuccessCount,
     long ErrorCount,
     string? Unavailable,
+    JsonElement? Definition,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
@@ -240,7 +332,8 @@ public sealed record AgentView(
         [.. (entry?.Implementation?.Actions ?? agent.Actions.Select(a => new AgentAction(a, "declared by the external agent")).ToList())
             .Select(a => new AgentActionView(a.Name, a.Description, a.RequiredPermission))],
         agent.MaxConcurrency, entry?.InFlight ?? 0, entry?.Health ?? agent.HealthStatus, entry?.HealthDetail ?? agent.HealthDetail,
-        agent.LastHeartbeatAt, entry?.LatencyMs ?? agent.LastLatencyMs, agent.SuccessCount, agent.ErrorCount, entry?.UnavailableReason, agent.CreatedAt, agent.UpdatedAt);
+        agent.LastHeartbeatAt, entry?.LatencyMs ?? agent.LastLatencyMs, agent.SuccessCount, agent.ErrorCount, entry?.UnavailableReason,
+        agent.DefinitionJson is null ? null : JsonSerializer.Deserialize<JsonElement>(agent.DefinitionJson), agent.CreatedAt, agent.UpdatedAt);
 }
 
 public sealed record AgentActionView(string Name, string Description, string? RequiredPermission);
@@ -249,5 +342,5 @@ public sealed record AgentHealthView(string Status, DateTimeOffset RecordedAt, d
 {
     public static AgentHealthView From(AgentHealthSample sample) => new(
         sample.Status, sample.RecordedAt, sample.ResponseTimeMs, sample.SuccessCount, sample.ErrorCount,
-        sample.MetadataJson is null ? null : System.Text.Json.JsonDocument.Parse(sample.MetadataJson).RootElement.TryGetProperty("detail", out var d) ? d.GetString() : null);
+        sample.MetadataJson is null ? null : JsonDocument.Parse(sample.MetadataJson).RootElement.TryGetProperty("detail", out var d) ? d.GetString() : null);
 }

@@ -7,7 +7,7 @@ namespace Sutazai.Server.Hosting;
 
 /// <summary>
 /// Prepares the node in the background so that liveness answers at once: data dir, schema, reference data,
-/// signing key, first administrator. Until it finishes, <c>/health/ready</c> and the API answer 503.
+/// signing key, first administrator, agents declared in files. Until it finishes, <c>/health/ready</c> and the API answer 503.
 /// A store that is not reachable yet is retried with growing pauses; a schema this build must not touch is not.
 /// </summary>
 public sealed partial class PlatformInitializer(
@@ -15,6 +15,7 @@ public sealed partial class PlatformInitializer(
     DatabaseInitializer database,
     SigningKeyRing signingKeys,
     AdminBootstrapper admin,
+    Agents.AgentFiles agentFiles,
     StartupState state,
     TimeProvider time,
     ILogger<PlatformInitializer> logger) : BackgroundService
@@ -62,6 +63,8 @@ public sealed partial class PlatformInitializer(
         state.Report("starting: signing key and administrator");
         await signingKeys.LoadAsync(cancellationToken);
         await admin.EnsureAdminAsync(cancellationToken);
+        state.Report("starting: agents declared in files");
+        await agentFiles.LoadAsync(cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SutazAI is ready")]

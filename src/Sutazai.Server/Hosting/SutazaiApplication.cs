@@ -45,6 +45,8 @@ public static partial class SutazaiApplication
         services.AddSutazaiPersistence();
         services.AddSutazaiTasks();
         services.AddSutazaiAgents();
+        services.AddOptions<Agents.AgentFilesOptions>().BindConfiguration(Agents.AgentFilesOptions.Section);
+        services.AddSingleton<Agents.AgentFiles>();
         services.AddSutazaiModels();
         // Resolution asks backends in this order: local GGUF files, then Ollama, then OpenAI-compatible servers.
         services.AddSutazaiLlamaCpp();

@@ -118,7 +118,7 @@ public static class ChatApi
     private static async Task<Results<Ok<EmbeddingsAnswer>, ProblemHttpResult, ValidationProblem>> EmbedAsync(
         EmbeddingsRequest request, ClaimsPrincipal caller, HttpContext http, ModelGateway gateway, CancellationToken cancellationToken)
     {
-        if (Inputs(request.Input) is not { } inputs)
+        if (EmbedCall.ReadInputs(request.Input) is not { } inputs)
         {
             return Problems.Validation("input", "Give a non-empty string, or an array of 1 to 256 non-empty strings.");
         }
@@ -133,18 +133,6 @@ public static class ChatApi
         {
             return problem;
         }
-    }
-
-    /// <summary>The texts to embed: one string, or an array of strings; null when the shape or size is wrong.</summary>
-    internal static IReadOnlyList<string>? Inputs(JsonElement input, int limit = 256)
-    {
-        List<string>? texts = input.ValueKind switch
-        {
-            JsonValueKind.String => [input.GetString()!],
-            JsonValueKind.Array when input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) => [.. input.EnumerateArray().Select(e => e.GetString()!)],
-            _ => null,
-        };
-        return texts is { Count: > 0 } && texts.Count <= limit && texts.All(t => t.Length is > 0 and <= 100_000) ? texts : null;
     }
 
     /// <summary>A new call id, told to the caller before the answer starts.</summary>

@@ -30,7 +30,7 @@ internal static class CompatibleApis
     /// <exception cref="FormatException">Says which field is wrong.</exception>
     public static EmbedCall EmbedCall(JsonElement root, ClaimsPrincipal caller, HttpContext http)
     {
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("input", out var input) || ChatApi.Inputs(input, 2048) is not { } inputs)
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("input", out var input) || Sutazai.Core.Models.EmbedCall.ReadInputs(input, 2048) is not { } inputs)
         {
             throw new FormatException("'input' must be a non-empty string or an array of 1 to 2048 non-empty strings.");
         }

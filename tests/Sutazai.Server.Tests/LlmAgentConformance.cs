@@ -1,0 +1,331 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Sutazai.Core.Tasks;
+using Sutazai.Testing;
+
+namespace Sutazai.Server.Tests;
+
+/// <summary>
+/// A server with the tiny GGUF model (real llama.cpp) as its default, a scripted OpenAI-compatible server that
+/// calls tools on cue, and a directory of agent files: one good, one with a mistake.
+/// </summary>
+public sealed class LlmAgentFixture<TStore> : TaskFixture<TStore>
+    where TStore : ITestStore, new()
+{
+    public ScriptedModelServer Scripted { get; private set; } = null!;
+
+    public string AgentFiles { get; } = Directory.CreateTempSubdirectory("sutazai-agent-files-").FullName;
+
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>(base.Settings)
+    {
+        ["Sutazai:Models:DefaultModel"] = "tiny",
+        ["Sutazai:Models:LlamaCpp:Models:tiny:Path"] = TinyGguf.InTemp(),
+        ["Sutazai:Models:LlamaCpp:Models:tiny:ContextSize"] = "512",
+        ["Sutazai:Models:LlamaCpp:Models:tiny:Threads"] = "2",
+        ["Sutazai:Models:OpenAi:Servers:scripted:Endpoint"] = Scripted.Endpoint,
+        ["Sutazai:Models:OpenAi:Servers:scripted:Models:0"] = ScriptedModelServer.Model,
+        ["Sutazai:Agents:DefinitionsPath"] = AgentFiles,
+    };
+
+    public override async ValueTask InitializeAsync()
+    {
+        Scripted = await ScriptedModelServer.StartAsync();
+        await File.WriteAllTextAsync(Path.Combine(AgentFiles, "greeter.yaml"), """
+            # The body of POST /api/v1/agents, as a file.
+            name: file-greeter
+            kind: llm
+            description: greets
+            capabilities: [greeting]
+            definition:
+              model: tiny
+              instructions: Greet whoever writes.
+              max_tokens: 4
+            """, TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(AgentFiles, "broken.yml"), """
+            name: file-broken
+            kind: llm
+            capabilities: [greeting]
+            definition:
+              instructions: Use a tool that does not exist.
+              tools:
+                - system_metrics
+                - crystal_ball
+            """, TestContext.Current.CancellationToken);
+        await base.InitializeAsync();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Scripted.DisposeAsync();
+        Directory.Delete(AgentFiles, recursive: true);
+    }
+}
+
+/// <summary>
+/// LLM agents declared in YAML, JSON and files, run as tasks through the gateway; their tools as tasks of the
+/// submitter's; the ollama-integration-specialist's actions; and what happens when an answer or a declaration is wrong.
+/// </summary>
+public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixture) : IClassFixture<LlmAgentFixture<TStore>>
+    where TStore : ITestStore, new()
+{
+    private const string Specialist = "ollama-integration-specialist";
+    private const string Coordinator = "task-assignment-coordinator";
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    private static string NewName(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
+
+    private static Task<HttpResponseMessage> PostYamlAsync(HttpClient client, string yaml) =>
+        client.PostAsync("/api/v1/agents", new StringContent(yaml, Encoding.UTF8, "application/yaml"), Cancellation);
+
+    private async Task<string> DeclareAsync(HttpClient client, object definition, string prefix = "llm")
+    {
+        var name = NewName(prefix);
+        await client.PostAsJsonAsync("/api/v1/agents", new { name, kind = "llm", capabilities = new[] { name }, definition }, Cancellation).SucceededAsync(fixture.Factory.Logs);
+        return name;
+    }
+
+    [Fact]
+    public async Task An_llm_agent_declared_in_yaml_runs_as_a_task_on_its_model_and_its_calls_are_recorded_against_it()
+    {
+        var (user, developer, _) = await fixture.Api.SignedInUserAsync("developer");
+        var name = NewName("poet");
+
+        var created = await PostYamlAsync(developer, $"""
+            name: {name}
+            kind: llm
+            description: writes a line
+            capabilities: [{name}]
+            max_concurrency: 2
+            definition:
+              model: tiny
+              instructions: |
+                Answer in one short line.
+              temperature: 0
+              max_tokens: 6
+            """).SucceededAsync(fixture.Factory.Logs);
+        var first = await fixture.RunAsync(developer, name, "run", new { prompt = "the sea at night" });
+        var second = await fixture.RunAsync(developer, name, "run", new { prompt = "a list of prime numbers" });
+        using var wrongAction = await developer.PostAsJsonAsync("/api/v1/tasks", new { title = "summon", agent = name, action = "summon" }, Cancellation);
+
+        Assert.Equal(("llm", 2), (created.GetProperty("kind").GetString()!.ToLowerInvariant(), created.GetProperty("max_concurrency").GetInt32()));
+        Assert.Equal("tiny", created.GetProperty("definition").GetProperty("model").GetString());
+        Assert.Equal(["run"], created.GetProperty("actions").EnumerateArray().Select(a => a.GetProperty("name").GetString()).ToList());
+        Assert.True(first.GetProperty("status").GetString() == "completed", first.ToString());
+        var result = first.GetProperty("result");
+        Assert.Equal("tiny", result.GetProperty("model").GetString());
+        Assert.Equal(6, result.GetProperty("completion_tokens").GetInt64());
+        Assert.Equal(result.GetProperty("text").GetString(), result.GetProperty("output").GetString());
+        // Same agent, another input: another answer (temperature 0 makes each one the model's own, not luck).
+        Assert.NotEqual(result.GetProperty("text").GetString(), second.GetProperty("result").GetProperty("text").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, wrongAction.StatusCode);
+        Assert.Contains("Known actions: run.", await wrongAction.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
+
+        await using var db = fixture.Database();
+        var taskId = first.GetProperty("id").GetGuid();
+        var call = await db.ChatHistory.AsNoTracking().SingleAsync(c => c.TaskId == taskId, Cancellation);
+        Assert.Equal((name, user.Id, "tiny", "the sea at night"), (call.AgentUsed, call.UserId, call.Model, call.Message));
+    }
+
+    [Fact]
+    public async Task A_declaration_with_a_mistake_is_refused_naming_the_field_line_and_column()
+    {
+        var (_, developer, _) = await fixture.Api.SignedInUserAsync("developer");
+
+        using var syntax = await PostYamlAsync(developer, "name: x\nkind: llm\ndefinition: {instructions: [unclosed\n");
+        using var badTool = await PostYamlAsync(developer, """
+            name: tool-mistake
+            kind: llm
+            capabilities: [writing]
+            definition:
+              instructions: Write.
+              tools:
+                - delegate
+                - agent:Not_A_Name
+            """);
+        using var badSchema = await developer.PostAsJsonAsync("/api/v1/agents", new
+        {
+            name = "schema-mistake",
+            kind = "llm",
+            capabilities = new[] { "writing" },
+            definition = new { instructions = "Write.", output_schema = new { type = 42 } },
+        }, Cancellation);
+        using var noDefinition = await developer.PostAsJsonAsync("/api/v1/agents", new { name = "no-definition", kind = "llm", capabilities = new[] { "writing" } }, Cancellation);
+        using var wrongType = await PostYamlAsync(developer, "name: typed\nkind: llm\ncapabilities: [writing]\nmax_concurrency: lots\ndefinition: {instructions: Write.}\n");
+        using var notYaml = await developer.PostAsync("/api/v1/agents", new StringContent("name: x", Encoding.UTF8, "text/csv"), Cancellation);
+
+        var syntaxProblem = await HttpConformance<TStore>.AssertProblemAsync(syntax, HttpStatusCode.BadRequest, "malformed-json");
+        // The unclosed list is found where the text ends.
+        Assert.Equal(4, syntaxProblem.GetProperty("line").GetInt64());
+        var toolErrors = (await HttpConformance<TStore>.AssertProblemAsync(badTool, HttpStatusCode.BadRequest, "validation")).GetProperty("errors");
+        var toolError = Assert.Single(toolErrors.EnumerateObject());
+        Assert.Equal("definition.tools[1]", toolError.Name);
+        Assert.Contains("(line 8, column 7)", toolError.Value[0].GetString(), StringComparison.Ordinal);
+        var schemaErrors = (await HttpConformance<TStore>.AssertProblemAsync(badSchema, HttpStatusCode.BadRequest, "validation")).GetProperty("errors");
+        Assert.True(schemaErrors.TryGetProperty("definition.output_schema", out _), schemaErrors.ToString());
+        var missing = (await HttpConformance<TStore>.AssertProblemAsync(noDefinition, HttpStatusCode.BadRequest, "validation")).GetProperty("errors");
+        Assert.True(missing.TryGetProperty("definition", out _), missing.ToString());
+        var typeProblem = await HttpConformance<TStore>.AssertProblemAsync(wrongType, HttpStatusCode.BadRequest, "malformed-json");
+        Assert.Equal((4L, 18L), (typeProblem.GetProperty("line").GetInt64(), typeProblem.GetProperty("column").GetInt64()));
+        Assert.Contains("max_concurrency", typeProblem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, notYaml.StatusCode);
+        await using var db = fixture.Database();
+        Assert.False(await db.Agents.AnyAsync(a => a.Name == "tool-mistake" || a.Name == "schema-mistake" || a.Name == "typed", Cancellation));
+    }
+
+    [Fact]
+    public async Task Agents_in_the_definitions_directory_are_declared_at_start_and_a_broken_file_is_logged_with_its_place()
+    {
+        using var admin = await fixture.Api.AdminAsync();
+
+        var greeter = await admin.GetFromJsonAsync<JsonElement>("/api/v1/agents/file-greeter", Cancellation);
+        using var broken = await admin.GetAsync("/api/v1/agents/file-broken", Cancellation);
+        var run = await fixture.RunAsync(admin, "file-greeter", "run", new { prompt = "hello" });
+
+        Assert.Equal("greets", greeter.GetProperty("description").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, broken.StatusCode);
+        Assert.Contains(fixture.Factory.Logs.Rendered, e => e.Contains("broken.yml", StringComparison.Ordinal)
+            && e.Contains("definition.tools[1]", StringComparison.Ordinal) && e.Contains("(line 8, column 7)", StringComparison.Ordinal));
+        Assert.True(run.GetProperty("status").GetString() == "completed", run.ToString());
+        Assert.Equal(4, run.GetProperty("result").GetProperty("completion_tokens").GetInt64());
+    }
+
+    [Fact]
+    public async Task An_answer_that_does_not_meet_the_output_schema_fails_the_task_instead_of_passing_it_on()
+    {
+        using var admin = await fixture.Api.AdminAsync();
+        var name = await DeclareAsync(admin, new
+        {
+            model = "tiny",
+            instructions = "Say how many.",
+            max_tokens = 5,
+            output_schema = new { type = "object", required = new[] { "count" }, properties = new { count = new { type = "integer" } } },
+        });
+
+        var task = await fixture.RunAsync(admin, name, "run", new { prompt = "how many?" });
+
+        Assert.Equal("failed", task.GetProperty("status").GetString());
+        Assert.Contains("does not meet the agent's output schema", task.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_tool_call_runs_as_a_task_of_the_submitter_and_its_real_result_reaches_the_answer()
+    {
+        using var admin = await fixture.Api.AdminAsync();
+        var name = await DeclareAsync(admin, new
+        {
+            model = ScriptedModelServer.Model,
+            instructions = "Report on the machine.",
+            tools = new[] { "system_metrics", "delegate", $"agent:{Coordinator}" },
+            output_schema = new { type = "object", required = new[] { "status", "output" } },
+        });
+        var memTotal = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+
+        var metrics = await fixture.RunAsync(admin, name, "run", new { prompt = "call system_metrics {}" });
+        var asAgent = await fixture.RunAsync(admin, name, "run", new { prompt = $$$"""call {{{Coordinator}}} {"action":"ping","input":{"n":7}}""" });
+        var delegated = await fixture.RunAsync(admin, name, "run", new { prompt = $$$"""call delegate {"agent":"{{{Coordinator}}}","action":"ping","input":{"n":3}}""" });
+
+        Assert.True(metrics.GetProperty("status").GetString() == "completed", metrics.ToString());
+        var output = metrics.GetProperty("result").GetProperty("output");
+        Assert.Equal("completed", output.GetProperty("status").GetString());
+        Assert.Equal(long.Parse(memTotal, System.Globalization.CultureInfo.InvariantCulture) * 1024, output.GetProperty("output").GetProperty("memory").GetProperty("total_bytes").GetInt64());
+        var call = Assert.Single(metrics.GetProperty("result").GetProperty("tool_calls").EnumerateArray());
+        var subTask = await fixture.WaitForAsync(admin, call.GetProperty("task_id").GetGuid(), TaskState.Completed);
+        Assert.Equal(("hardware-resource-optimizer", "collect_metrics"), (subTask.GetProperty("agent").GetString(), subTask.GetProperty("action").GetString()));
+        Assert.Equal(7, asAgent.GetProperty("result").GetProperty("output").GetProperty("output").GetProperty("echo").GetProperty("n").GetInt32());
+        Assert.Equal(3, delegated.GetProperty("result").GetProperty("output").GetProperty("output").GetProperty("echo").GetProperty("n").GetInt32());
+        // The model was offered the agent as a tool with its actions, and the round trips went through the gateway.
+        var offered = fixture.Scripted.Requests.Last(r => r.TryGetProperty("tools", out _)).GetProperty("tools").EnumerateArray()
+            .Single(t => t.GetProperty("function").GetProperty("name").GetString() == Coordinator);
+        Assert.Contains("ping", offered.GetProperty("function").GetProperty("parameters").GetProperty("properties").GetProperty("action").GetProperty("enum").EnumerateArray().Select(a => a.GetString()));
+        Assert.Equal(14, metrics.GetProperty("result").GetProperty("completion_tokens").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_tool_call_has_only_the_submitters_permissions()
+    {
+        var (_, developer, _) = await fixture.Api.SignedInUserAsync("developer");
+        var name = await DeclareAsync(developer, new { model = ScriptedModelServer.Model, instructions = "Report on the machine.", tools = new[] { "system_metrics" } });
+
+        var task = await fixture.RunAsync(developer, name, "run", new { prompt = "call system_metrics {}" });
+
+        Assert.True(task.GetProperty("status").GetString() == "completed", task.ToString());
+        var call = Assert.Single(task.GetProperty("result").GetProperty("tool_calls").EnumerateArray());
+        Assert.Equal(("refused", JsonValueKind.Null), (call.GetProperty("status").GetString(), call.GetProperty("task_id").ValueKind));
+        Assert.Contains("system:monitor", call.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("system:monitor", task.GetProperty("result").GetProperty("text").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tools_on_a_model_that_cannot_call_functions_fail_the_task_saying_so()
+    {
+        using var admin = await fixture.Api.AdminAsync();
+        var name = await DeclareAsync(admin, new { model = "tiny", instructions = "Report.", tools = new[] { "system_metrics" } });
+
+        var task = await fixture.RunAsync(admin, name, "run", new { prompt = "how is the machine?" });
+
+        Assert.Equal("failed", task.GetProperty("status").GetString());
+        Assert.Contains("does not do function calling", task.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_specialist_generates_chats_embeds_and_lists_models_through_the_gateway()
+    {
+        var (user, developer, _) = await fixture.Api.SignedInUserAsync("developer");
+
+        var generated = await fixture.ResultOfAsync(developer, Specialist, "generate", new { prompt = "once upon a time", max_tokens = 5, temperature = 0 });
+        var chatted = await fixture.ResultOfAsync(developer, Specialist, "chat", new { messages = new[] { new { role = "user", content = "once upon a time" } }, max_tokens = 5, temperature = 0 });
+        var other = await fixture.ResultOfAsync(developer, Specialist, "generate", new { prompt = "the stock market", max_tokens = 5, temperature = 0 });
+        var embedded = await fixture.ResultOfAsync(developer, Specialist, "embed", new { input = new[] { "cat", "dog", "cat" } });
+        var models = await fixture.ResultOfAsync(developer, Specialist, "list_models");
+        var badRole = await fixture.RunAsync(developer, Specialist, "chat", new { messages = new[] { new { role = "wizard", content = "hi" } } });
+        var unknown = await fixture.RunAsync(developer, Specialist, "generate", new { prompt = "hi", model = "no-such-model" });
+
+        Assert.Equal(("tiny", 5L), (generated.GetProperty("model").GetString(), generated.GetProperty("completion_tokens").GetInt64()));
+        Assert.Equal(generated.GetProperty("response").GetString(), chatted.GetProperty("response").GetString());
+        Assert.NotEqual(generated.GetProperty("response").GetString(), other.GetProperty("response").GetString());
+        var vectors = embedded.GetProperty("embeddings").EnumerateArray().Select(v => v.EnumerateArray().Select(x => x.GetSingle()).ToArray()).ToList();
+        Assert.Equal(3, vectors.Count);
+        Assert.Equal(vectors[0], vectors[2]);
+        Assert.NotEqual(vectors[0], vectors[1]);
+        Assert.Equal("tiny", models.GetProperty("default_model").GetString());
+        Assert.Contains(models.GetProperty("models").EnumerateArray(), m => m.GetProperty("name").GetString() == ScriptedModelServer.Model && m.GetProperty("backend").GetString() == "scripted");
+        Assert.Contains("messages[0]", badRole.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("no-such-model", unknown.GetProperty("error").GetString(), StringComparison.Ordinal);
+
+        await using var db = fixture.Database();
+        var recorded = await db.ChatHistory.AsNoTracking().Where(c => c.UserId == user.Id).Select(c => new { c.AgentUsed, c.Operation, c.TaskId }).ToListAsync(Cancellation);
+        Assert.Equal(4, recorded.Count);
+        Assert.All(recorded, r => Assert.Equal((Specialist, true), (r.AgentUsed, r.TaskId is not null)));
+        Assert.Single(recorded, r => r.Operation == "embed");
+    }
+
+    [Fact]
+    public async Task The_specialist_switches_the_default_only_for_model_managers_and_says_why_it_cannot_pull()
+    {
+        using var admin = await fixture.Api.AdminAsync();
+        var (_, developer, _) = await fixture.Api.SignedInUserAsync("developer");
+
+        using var denied = await developer.PostAsJsonAsync("/api/v1/tasks", new { title = "switch", agent = Specialist, action = "switch_model", input = new { model = ScriptedModelServer.Model } }, Cancellation);
+        var switched = await fixture.ResultOfAsync(admin, Specialist, "switch_model", new { model = ScriptedModelServer.Model });
+        var answered = await fixture.ResultOfAsync(admin, Specialist, "generate", new { prompt = "who answers?" });
+        var back = await fixture.ResultOfAsync(admin, Specialist, "switch_model", new { model = "tiny" });
+        var pull = await fixture.RunAsync(admin, Specialist, "pull_model", new { model = "llama3.2:1b" });
+
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        Assert.Contains("model:manage", await denied.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
+        Assert.Equal(("scripted", "tiny"), (switched.GetProperty("default_model").GetString(), switched.GetProperty("previous").GetString()));
+        Assert.Equal(("scripted", "echo: who answers?"), (answered.GetProperty("model").GetString(), answered.GetProperty("response").GetString()));
+        Assert.Equal("tiny", back.GetProperty("default_model").GetString());
+        Assert.Equal("failed", pull.GetProperty("status").GetString());
+        Assert.Contains("No configured backend can pull", pull.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+}
+
+public sealed class SqliteLlmAgentTests(LlmAgentFixture<SqliteTestStore> fixture) : LlmAgentConformance<SqliteTestStore>(fixture);
+
+public sealed class PostgreSqlLlmAgentTests(LlmAgentFixture<PostgreSqlTestStore> fixture) : LlmAgentConformance<PostgreSqlTestStore>(fixture);
