@@ -181,8 +181,8 @@ public abstract class BuiltInAgentConformance<TStore>(TaskFixture<TStore> fixtur
         var ping = await fixture.ResultOfAsync(admin, "ai-metrics-exporter", "ping", new { n = 42 });
 
         Assert.Equal("failed", generate.GetProperty("status").GetString());
-        // This server has no model backend at all.
-        Assert.Contains("No model backend is configured", generate.GetProperty("error").GetString(), StringComparison.Ordinal);
+        // This server has no model file and no model server.
+        Assert.Contains("serves a model named", generate.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Equal(JsonValueKind.Null, generate.GetProperty("result").ValueKind);
         Assert.Contains("not available yet", export.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Equal(42, ping.GetProperty("echo").GetProperty("n").GetInt32());

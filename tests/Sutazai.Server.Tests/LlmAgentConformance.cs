@@ -74,6 +74,7 @@ public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixtur
 {
     private const string Specialist = "ollama-integration-specialist";
     private const string Coordinator = "task-assignment-coordinator";
+    private const string Orchestrator = "ai-agent-orchestrator";
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
@@ -284,6 +285,7 @@ public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixtur
         var models = await fixture.ResultOfAsync(developer, Specialist, "list_models");
         var badRole = await fixture.RunAsync(developer, Specialist, "chat", new { messages = new[] { new { role = "wizard", content = "hi" } } });
         var unknown = await fixture.RunAsync(developer, Specialist, "generate", new { prompt = "hi", model = "no-such-model" });
+        var nul = await fixture.ResultOfAsync(developer, Specialist, "generate", new { prompt = "say nul", model = ScriptedModelServer.Model });
 
         Assert.Equal(("tiny", 5L), (generated.GetProperty("model").GetString(), generated.GetProperty("completion_tokens").GetInt64()));
         Assert.Equal(generated.GetProperty("response").GetString(), chatted.GetProperty("response").GetString());
@@ -296,10 +298,12 @@ public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixtur
         Assert.Contains(models.GetProperty("models").EnumerateArray(), m => m.GetProperty("name").GetString() == ScriptedModelServer.Model && m.GetProperty("backend").GetString() == "scripted");
         Assert.Contains("messages[0]", badRole.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Contains("no-such-model", unknown.GetProperty("error").GetString(), StringComparison.Ordinal);
+        // A NUL the model produced arrives as U+FFFD, so the answer could be stored on every store.
+        Assert.Equal("before\uFFFDafter", nul.GetProperty("response").GetString());
 
         await using var db = fixture.Database();
         var recorded = await db.ChatHistory.AsNoTracking().Where(c => c.UserId == user.Id).Select(c => new { c.AgentUsed, c.Operation, c.TaskId }).ToListAsync(Cancellation);
-        Assert.Equal(4, recorded.Count);
+        Assert.Equal(5, recorded.Count);
         Assert.All(recorded, r => Assert.Equal((Specialist, true), (r.AgentUsed, r.TaskId is not null)));
         Assert.Single(recorded, r => r.Operation == "embed");
     }
@@ -323,6 +327,56 @@ public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixtur
         Assert.Equal("tiny", back.GetProperty("default_model").GetString());
         Assert.Equal("failed", pull.GetProperty("status").GetString());
         Assert.Contains("No configured backend can pull", pull.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+    [Fact]
+    public async Task The_orchestrator_runs_a_pipeline_whose_steps_feed_each_other_and_fall_back_when_one_fails()
+    {
+        var (user, developer, _) = await fixture.Api.SignedInUserAsync("developer");
+        string[] categories = ["category-one-zz", "category-two-zz"];
+        object Pipeline(string onFailure, string lastTemplate) => new
+        {
+            name = "review",
+            input = "a quiet harbour at dawn",
+            on_failure = onFailure,
+            steps = new object[]
+            {
+                new { name = "summary", type = "llm_generate", model = "tiny", prompt_template = "Summarize: {input}", parameters = new { temperature = 0, max_tokens = 6 }, output_key = "summary" },
+                new { name = "echo", type = "llm_generate", model = ScriptedModelServer.Model, prompt_template = "again: {summary}" },
+                new { name = "robust", type = "llm_generate", model = "missing-model", prompt_template = "{input}", parameters = new { max_tokens = 3 }, fallbacks = new[] { new { model = "tiny" } } },
+                new { name = "label", type = "classify", model = "tiny", text_key = "summary", categories, fallbacks = new[] { new { method = "embedding" } } },
+                new { name = "both", type = "aggregate", inputs = new[] { "summary", "echo" }, method = "concat" },
+                new { name = "last", type = "llm_generate", model = "tiny", prompt_template = lastTemplate },
+            },
+        };
+
+        var run = await fixture.RunAsync(developer, Orchestrator, "run_pipeline", Pipeline("stop", "{{literal}} {summary}"));
+        var stopped = await fixture.RunAsync(developer, Orchestrator, "run_pipeline", Pipeline("stop", "{nowhere}"));
+        var continued = await fixture.RunAsync(developer, Orchestrator, "run_pipeline", Pipeline("continue", "{nowhere}"));
+
+        Assert.True(run.GetProperty("status").GetString() == "completed", run.ToString());
+        var results = run.GetProperty("result").GetProperty("results");
+        var summary = results.GetProperty("summary").GetString()!;
+        Assert.Equal($"echo: again: {summary}", results.GetProperty("echo").GetString());
+        Assert.Equal($"{summary}\necho: again: {summary}", results.GetProperty("both").GetString());
+        var steps = run.GetProperty("result").GetProperty("steps").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!);
+        Assert.Equal(["failed", "completed"], steps["robust"].GetProperty("tries").EnumerateArray().Select(t => t.GetProperty("status").GetString()).ToList());
+        Assert.Contains("missing-model", steps["robust"].GetProperty("tries")[0].GetProperty("error").GetString(), StringComparison.Ordinal);
+        // The tiny model names no category, so the classification fell back to embeddings, which score both.
+        var label = results.GetProperty("label");
+        Assert.Equal("embedding", label.GetProperty("method").GetString());
+        Assert.Contains(label.GetProperty("category").GetString(), categories);
+        Assert.Equal(categories.Order(), label.GetProperty("scores").EnumerateObject().Select(p => p.Name).Order());
+        Assert.Contains("names none of the categories", steps["label"].GetProperty("tries")[0].GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal("failed", stopped.GetProperty("status").GetString());
+        Assert.Contains("stopped at step 'last': step 'last' refers to 'nowhere'", stopped.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal("completed", continued.GetProperty("status").GetString());
+        Assert.Equal(["last"], continued.GetProperty("result").GetProperty("failed_steps").EnumerateArray().Select(f => f.GetString()).ToList());
+
+        await using var db = fixture.Database();
+        var taskId = run.GetProperty("id").GetGuid();
+        var calls = await db.ChatHistory.AsNoTracking().Where(c => c.TaskId == taskId).Select(c => new { c.AgentUsed, c.Operation, c.UserId }).ToListAsync(Cancellation);
+        Assert.All(calls, c => Assert.Equal((Orchestrator, user.Id), (c.AgentUsed, c.UserId)));
+        Assert.Equal(["chat", "chat", "chat", "chat", "chat", "embed"], calls.Select(c => c.Operation).Order().ToList());
     }
 }
 

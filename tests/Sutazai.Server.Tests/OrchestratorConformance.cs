@@ -96,7 +96,7 @@ public abstract class OrchestratorConformance<TStore>(TaskFixture<TStore> fixtur
         var noAction = await fixture.RunAsync(admin, Orchestrator, "interact", new { source_agent = Source, target_agent = agent, interaction_type = "request", data = new { text = "hi" } });
         var notOffered = await fixture.RunAsync(admin, Orchestrator, "interact", new { source_agent = Source, target_agent = agent, interaction_type = "request", data = new { action = "launch" } });
         var orphan = await fixture.RunAsync(admin, Orchestrator, "interact", new { source_agent = agent, target_agent = Source, interaction_type = "response", correlation_id = "never-asked" });
-        var pipeline = await fixture.RunAsync(admin, Orchestrator, "run_pipeline");
+        var pipeline = await fixture.RunAsync(admin, Orchestrator, "run_pipeline", new { name = "empty" });
 
         Assert.Equal("delivered", note.GetProperty("status").GetString());
         Assert.Equal("disk almost full", delivered.GetProperty("result").GetProperty("echo").GetProperty("note").GetString());
@@ -105,7 +105,7 @@ public abstract class OrchestratorConformance<TStore>(TaskFixture<TStore> fixtur
         Assert.Contains("must name the target's action", noAction.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Contains("does not offer 'launch'", notOffered.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Contains("There is no request 'never-asked'", orphan.GetProperty("error").GetString(), StringComparison.Ordinal);
-        Assert.Contains("not available yet", pipeline.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("A pipeline needs 1 to 50 steps", pipeline.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -15,7 +15,8 @@ namespace Sutazai.Server.Tests;
 /// An OpenAI-compatible model server that calls tools on cue, for testing function calling end to end over real
 /// HTTP (a tiny random model cannot choose to call a tool). A user message <c>call NAME {json}</c> is answered
 /// with a streamed tool call of NAME with those arguments; once the conversation ends in a tool result, the
-/// answer is that result's content verbatim; anything else is answered <c>echo: TEXT</c>. It keeps every request.
+/// answer is that result's content verbatim; <c>say nul</c> is answered with a NUL character inside; anything
+/// else is answered <c>echo: TEXT</c>. It keeps every request.
 /// </summary>
 public sealed class ScriptedModelServer : IAsyncDisposable
 {
@@ -73,6 +74,11 @@ public sealed class ScriptedModelServer : IAsyncDisposable
                 ["function"] = new JsonObject { ["name"] = name, ["arguments"] = arguments },
             };
             (delta, finish) = (new JsonObject { ["role"] = "assistant", ["tool_calls"] = new JsonArray(call) }, "tool_calls");
+        }
+        else if (text == "say nul")
+        {
+            // Models do produce NUL characters now and then.
+            (delta, finish) = (new JsonObject { ["role"] = "assistant", ["content"] = "before\0after" }, "stop");
         }
         else
         {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Sutazai.Agents.BuiltIn;
 using Sutazai.Core.Agents;
 using Sutazai.Core.Identity;
+using Sutazai.Core.Models;
 using Sutazai.Core.Orchestration;
 using Sutazai.Core.Tasks;
 
@@ -24,9 +25,10 @@ public sealed class AiAgentOrchestrator : BuiltInAgent
     private readonly ITaskQueries _queries;
     private readonly TaskEventHub _events;
     private readonly AgentDirectory _agents;
+    private readonly ModelPipeline _pipelines;
 
     public AiAgentOrchestrator(
-        IInteractionStore interactions, IClaimStore claims, TaskSubmissions submissions, ITaskQueries queries, TaskEventHub events, AgentDirectory agents, TimeProvider time)
+        IInteractionStore interactions, IClaimStore claims, TaskSubmissions submissions, ITaskQueries queries, TaskEventHub events, AgentDirectory agents, ModelGateway gateway, TimeProvider time)
         : base(BuiltInAgents.AiAgentOrchestrator, time)
     {
         _interactions = interactions;
@@ -35,6 +37,7 @@ public sealed class AiAgentOrchestrator : BuiltInAgent
         _queries = queries;
         _events = events;
         _agents = agents;
+        _pipelines = new ModelPipeline(gateway, time);
         Handle<InteractInput>(new("interact", "Route {interaction_id, source_agent, target_agent, interaction_type: request|response|notification|error, data, correlation_id, timeout_seconds}. A request's data names the target's action and input; it waits for the answer.", Permissions.TaskCreate), InteractAsync);
         Handle<ConversationInput>(new("conversation", "A request and everything correlated with it, in order."), ConversationAsync);
         Handle<RecentInput>(new("interactions", "The newest interactions, optionally of one agent."), RecentAsync);
@@ -42,8 +45,9 @@ public sealed class AiAgentOrchestrator : BuiltInAgent
         Handle<ReleaseInput>(new("release_claim", "Give up an agent's claim on a target."), ReleaseAsync);
         Handle<ClaimsInput>(new("claims", "Live claims, optionally on one target."), ClaimsAsync);
         Handle<ConflictsInput>(new("conflicts", "Conflicts detected in a window, and the targets contested now."), ConflictsAsync);
-        Handle(new AgentAction("run_pipeline", "LLM pipelines (llm_generate, classify, aggregate)."), (_, _) =>
-            Task.FromResult(AgentResult.Failure("'run_pipeline' is not available yet: it needs the LLM gateway (model backends), which this build does not have.")));
+        Handle<PipelineDefinition>(
+            new("run_pipeline", "Run {name, input, steps: [{name, type: llm_generate|classify|aggregate, ..., output_key, fallbacks}], on_failure: stop|continue} through the model gateway.", Permissions.ModelUse),
+            (pipeline, request, token) => _pipelines.RunAsync(pipeline, new ModelCaller(request.Caller.UserId, Agent: Name, TaskId: request.TaskId), token));
     }
 
     private async Task<AgentResult> InteractAsync(InteractInput input, AgentRequest request, CancellationToken cancellationToken)

@@ -249,8 +249,9 @@ public sealed class ModelGateway(
         var more = stream.HasCurrent;
         while (more)
         {
-            collected?.Add(stream.Current);
-            yield return stream.Current;
+            var update = WithoutNul(stream.Current);
+            collected?.Add(update);
+            yield return update;
             try
             {
                 more = await stream.MoveNextAsync();
@@ -271,6 +272,24 @@ public sealed class ModelGateway(
         {
             Cache.Store(cacheKey, collected);
         }
+    }
+
+    /// <summary>
+    /// The update with each NUL character a model produced replaced by U+FFFD: no text of ours needs it, and
+    /// PostgreSQL can store it neither as text nor in JSON, so an answer, its usage record and a task result holding
+    /// it would fail to be saved.
+    /// </summary>
+    private static ChatResponseUpdate WithoutNul(ChatResponseUpdate update)
+    {
+        foreach (var text in update.Contents.OfType<TextContent>())
+        {
+            if (text.Text.Contains('\0', StringComparison.Ordinal))
+            {
+                text.Text = text.Text.Replace('\0', '\uFFFD');
+            }
+        }
+
+        return update;
     }
 
     /// <summary>
