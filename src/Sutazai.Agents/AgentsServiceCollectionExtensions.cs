@@ -1,10 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Sutazai.Agents.BuiltIn;
 using Sutazai.Agents.Coordination;
 using Sutazai.Agents.Hardware;
 using Sutazai.Agents.Llm;
 using Sutazai.Agents.Models;
+using Sutazai.Agents.Monitoring;
 using Sutazai.Agents.Http;
 using Sutazai.Agents.Orchestration;
 using Sutazai.Agents.Resources;

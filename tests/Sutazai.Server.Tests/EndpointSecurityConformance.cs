@@ -134,6 +134,7 @@ public abstract class EndpointSecurityConformance<TStore>(ModelFixture<TStore> s
     private static readonly Dictionary<string, Func<Caller, Task<HttpRequestMessage>>> Samples = new()
     {
         ["GET /api/v1/agents"] = _ => Get("/api/v1/agents"),
+        ["GET /metrics"] = _ => Get("/metrics"),
         ["GET /api/v1/agents/{name}"] = _ => Get("/api/v1/agents/hardware-resource-optimizer"),
         ["GET /api/v1/auth/me"] = _ => Get("/api/v1/auth/me"),
         ["GET /api/v1/auth/sessions"] = _ => Get("/api/v1/auth/sessions"),

@@ -378,6 +378,43 @@ public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixtur
         Assert.All(calls, c => Assert.Equal((Orchestrator, user.Id), (c.AgentUsed, c.UserId)));
         Assert.Equal(["chat", "chat", "chat", "chat", "chat", "embed"], calls.Select(c => c.Operation).Order().ToList());
     }
+    [Fact]
+    public async Task Prometheus_and_the_metrics_exporter_show_the_calls_and_the_cache_hits_that_happened()
+    {
+        using var admin = await fixture.Api.AdminAsync();
+        var (_, developer, _) = await fixture.Api.SignedInUserAsync("developer");
+        // The sample of this server's metric with (at least) these labels.
+        async Task<double> ScrapeAsync(string metric, params string[] labels)
+        {
+            labels = [.. labels, $"node=\"{fixture.Factory.NodeName}\""];
+            var text = await admin.GetStringAsync("/metrics", Cancellation);
+            var line = text.Split('\n').SingleOrDefault(l => l.StartsWith(metric + "{", StringComparison.Ordinal) && labels.All(label => l.Contains(label, StringComparison.Ordinal)));
+            Assert.True(line is not null, $"no {metric} with {string.Join(",", labels)} in:\n{text}");
+            return double.Parse(line.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var hitsBefore = await ScrapeAsync("ai_model_cache_hits_total");
+        var question = new { message = $"count the cache {Guid.NewGuid():N}", temperature = 0, max_tokens = 3 };
+        await admin.PostAsJsonAsync("/api/v1/chat", question, Cancellation).SucceededAsync(fixture.Factory.Logs);
+        await admin.PostAsJsonAsync("/api/v1/chat", question, Cancellation).SucceededAsync(fixture.Factory.Logs);
+        var hitsAfter = await ScrapeAsync("ai_model_cache_hits_total");
+        var ratio = await ScrapeAsync("ai_model_cache_hit_ratio");
+        var cachedAnswers = await ScrapeAsync("ai_model_requests_total", "backend=\"llamacpp\"", "cached=\"true\"", "model=\"tiny\"", "operation=\"chat\"");
+        using var denied = await developer.GetAsync("/metrics", Cancellation);
+        var exported = (await fixture.ResultOfAsync(admin, "ai-metrics-exporter", "export_metrics")).GetProperty("text").GetString()!;
+        var models = await fixture.ResultOfAsync(admin, "ai-metrics-exporter", "model_metrics", new { since_minutes = 0 });
+
+        Assert.Equal(hitsBefore + 1, hitsAfter);
+        Assert.InRange(ratio, double.Epsilon, 1);
+        Assert.True(cachedAnswers >= 1);
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        await using var db = fixture.Database();
+        var tinyCalls = await db.ChatHistory.CountAsync(c => c.Model == "tiny", Cancellation);
+        Assert.Contains($"ai_model_requests_total{{model=\"tiny\"}} {tinyCalls}\n", exported, StringComparison.Ordinal);
+        Assert.Contains("ai_agent_up{agent=\"ai-metrics-exporter\"} 1\n", exported, StringComparison.Ordinal);
+        Assert.Equal(tinyCalls, models.GetProperty("models").EnumerateArray().Single(m => m.GetProperty("model").GetString() == "tiny").GetProperty("calls").GetInt64());
+        Assert.Equal(hitsAfter, models.GetProperty("cache").GetProperty("hits").GetDouble());
+    }
 }
 
 public sealed class SqliteLlmAgentTests(LlmAgentFixture<SqliteTestStore> fixture) : LlmAgentConformance<SqliteTestStore>(fixture);

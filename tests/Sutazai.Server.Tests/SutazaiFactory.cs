@@ -40,6 +40,8 @@ public class SutazaiFactory(ITestStore store, IReadOnlyDictionary<string, string
         return CreateClient();
     }
 
+    public string NodeName { get; } = $"test-{Guid.NewGuid():N}";
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
@@ -49,6 +51,8 @@ public class SutazaiFactory(ITestStore store, IReadOnlyDictionary<string, string
         }
 
         builder.UseSetting("Sutazai:Server:Port", "0");
+        // Each test server a node of its own, as it would be in production (metrics are tagged by node).
+        builder.UseSetting("Sutazai:NodeName", NodeName);
         builder.UseSetting("Sutazai:Bootstrap:AdminPassword", AdminPassword);
         builder.UseSetting("Sutazai:RateLimits:AuthenticatedPerMinute", "1000000");
         builder.UseSetting("Sutazai:RateLimits:AnonymousPerMinute", "1000000");

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -50,7 +51,9 @@ public sealed class ModelGateway(
     IModelSettingsStore settings,
     ModelCalls calls,
     IOptions<ModelOptions> options,
-    TimeProvider time)
+    TimeProvider time,
+    IMeterFactory? meters = null,
+    IOptions<PlatformOptions>? platform = null)
 {
     /// <summary>How long a node trusts its copy of the default model before reading the shared one again.</summary>
     private static readonly TimeSpan DefaultModelLifetime = TimeSpan.FromSeconds(5);
@@ -62,6 +65,26 @@ public sealed class ModelGateway(
     private (string Model, DateTimeOffset ReadAt)? _default;
 
     public ResponseCache Cache { get; } = new(TimeSpan.FromSeconds(options.Value.CacheSeconds), options.Value.CacheEntries, time);
+
+    private readonly Lock _metricsGate = new();
+    private ModelMetrics? _metrics;
+
+    /// <summary>The gateway's instruments, made once (a second set would be observed twice).</summary>
+    public ModelMetrics Metrics
+    {
+        get
+        {
+            if (Volatile.Read(ref _metrics) is { } made)
+            {
+                return made;
+            }
+
+            lock (_metricsGate)
+            {
+                return _metrics ??= new ModelMetrics(meters, platform?.Value.ResolvedNodeName ?? Environment.MachineName, Cache, Lines);
+            }
+        }
+    }
 
     /// <summary>The model used when a call names none: the one an admin chose, else <c>Sutazai:Models:DefaultModel</c>.</summary>
     public async ValueTask<string> DefaultModelAsync(CancellationToken cancellationToken)
@@ -134,6 +157,9 @@ public sealed class ModelGateway(
             : $"Backend '{backend}' is not configured or cannot pull models ({names}).");
     }
 
+    /// <summary>Each model's calls running and waiting on this node now.</summary>
+    public IEnumerable<(string Model, int Running, int Waiting)> Lines() => _limiters.Select(l => (l.Key, l.Value.Running, l.Value.Waiting));
+
     /// <summary>Where a waiting call stands in its model's line (1 = next); null once it runs.</summary>
     public int? PositionOf(ModelCall call) => _limiters.TryGetValue(call.Model, out var limiter) ? limiter.PositionOf(call.Id) : null;
 
@@ -150,10 +176,12 @@ public sealed class ModelGateway(
         var cacheKey = Cache.KeyFor(requested, call.Messages, call.Options);
         string backendName;
         IAsyncEnumerable<ChatResponseUpdate> source;
+        var fromCache = false;
         if (cacheKey is not null && Cache.Find(cacheKey) is { } cached)
         {
             backendName = Locate(requested)?.Name ?? "cache";
             source = cached.ToAsyncEnumerable();
+            fromCache = true;
         }
         else
         {
@@ -169,7 +197,7 @@ public sealed class ModelGateway(
             yield return update;
         }
 
-        await RecordAsync(call.Caller, "chat", handle.Model, backendName, call.Messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "", answer.ToString(), usage, started);
+        await RecordAsync(call.Caller, "chat", handle.Model, backendName, call.Messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "", answer.ToString(), usage, started, cached: fromCache);
     }
 
     public async Task<EmbedResult> EmbedAsync(EmbedCall call, CancellationToken cancellationToken)
@@ -197,8 +225,10 @@ public sealed class ModelGateway(
         return new EmbedResult(model, backend.Name, [.. embeddings.Select(e => e.Vector)], tokens, time.GetElapsedTime(started));
     }
 
-    private Task RecordAsync(ModelCaller caller, string operation, string model, string backend, string message, string response, UsageDetails? usage, long started) =>
-        history.AddAsync(
+    private Task RecordAsync(ModelCaller caller, string operation, string model, string backend, string message, string response, UsageDetails? usage, long started, bool cached = false)
+    {
+        Metrics.Answered(operation, model, backend, cached, usage?.InputTokenCount ?? 0, usage?.OutputTokenCount ?? 0, time.GetElapsedTime(started));
+        return history.AddAsync(
             new ChatHistoryEntry
             {
                 UserId = caller.UserId,
@@ -216,6 +246,7 @@ public sealed class ModelGateway(
                 CreatedAt = time.GetUtcNow(),
             },
             CancellationToken.None);
+    }
 
     /// <summary>Opens the stream on the model or, when its backend fails, on the first fallback that answers.</summary>
     private async Task<OpenStream> OpenAsync(string requested, ChatCall call, ModelCall handle)
@@ -330,12 +361,19 @@ public sealed class ModelGateway(
             catch (OperationCanceledException) when (handle.Token.IsCancellationRequested)
             {
                 turn?.Dispose();
+                Metrics.Failed(model, backend.Name, "stopped");
                 handle.ThrowIfStopped();
+                throw;
+            }
+            catch (ModelBusyException)
+            {
+                Metrics.Failed(model, backend.Name, "busy");
                 throw;
             }
             catch (Exception e) when (BackendGuard.IsBackendFailure(e))
             {
                 turn?.Dispose();
+                Metrics.Failed(model, backend.Name, "backend");
                 failure = new ModelBackendException(backend.Name, model, e, failure);
             }
             catch

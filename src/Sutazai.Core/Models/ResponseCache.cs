@@ -19,6 +19,9 @@ public sealed class ResponseCache(TimeSpan lifetime, int capacity, TimeProvider 
 
     public long Misses => Interlocked.Read(ref _misses);
 
+    /// <summary>Hits over lookups so far; 0 before the first lookup.</summary>
+    public double HitRatio => Hits + Misses is var lookups and > 0 ? (double)Hits / lookups : 0;
+
     /// <summary>The key for a call, or null when its answer may differ from one call to the next.</summary>
     public string? KeyFor(string model, IReadOnlyList<ChatMessage> messages, ChatOptions options)
     {

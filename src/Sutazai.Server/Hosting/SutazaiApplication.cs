@@ -22,6 +22,7 @@ using Sutazai.Server.Health;
 using Sutazai.Server.Identity;
 using Sutazai.Server.RateLimiting;
 using Sutazai.Server.Models;
+using Sutazai.Server.Monitoring;
 using Sutazai.Server.Tasks;
 
 namespace Sutazai.Server.Hosting;
@@ -45,6 +46,7 @@ public static partial class SutazaiApplication
         services.AddSutazaiPersistence();
         services.AddSutazaiTasks();
         services.AddSutazaiAgents();
+        services.AddSutazaiMetrics();
         services.AddOptions<Agents.AgentFilesOptions>().BindConfiguration(Agents.AgentFilesOptions.Section);
         services.AddSingleton<Agents.AgentFiles>();
         services.AddSutazaiModels();
@@ -132,6 +134,7 @@ public static partial class SutazaiApplication
         app.MapAgentsApi();
         app.MapTasksApi();
         app.MapModelsApi();
+        app.MapMetrics();
         app.MapChatApi();
         app.MapOpenAiCompatibleApi();
         app.MapOllamaCompatibleApi();
