@@ -28,6 +28,7 @@ public sealed class LlmAgentFixture<TStore> : TaskFixture<TStore>
         ["Sutazai:Models:OpenAi:Servers:scripted:Endpoint"] = Scripted.Endpoint,
         ["Sutazai:Models:OpenAi:Servers:scripted:Models:0"] = ScriptedModelServer.Model,
         ["Sutazai:Agents:DefinitionsPath"] = AgentFiles,
+        ["Sutazai:Models:Ollama:Endpoint"] = Scripted.Address.ToString(),
     };
 
     public override async ValueTask InitializeAsync()
@@ -309,7 +310,7 @@ public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixtur
     }
 
     [Fact]
-    public async Task The_specialist_switches_the_default_only_for_model_managers_and_says_why_it_cannot_pull()
+    public async Task The_specialist_switches_the_default_only_for_model_managers_and_pulls_with_progress()
     {
         using var admin = await fixture.Api.AdminAsync();
         var (_, developer, _) = await fixture.Api.SignedInUserAsync("developer");
@@ -318,15 +319,28 @@ public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixtur
         var switched = await fixture.ResultOfAsync(admin, Specialist, "switch_model", new { model = ScriptedModelServer.Model });
         var answered = await fixture.ResultOfAsync(admin, Specialist, "generate", new { prompt = "who answers?" });
         var back = await fixture.ResultOfAsync(admin, Specialist, "switch_model", new { model = "tiny" });
-        var pull = await fixture.RunAsync(admin, Specialist, "pull_model", new { model = "llama3.2:1b" });
+        var pulled = await fixture.ResultOfAsync(admin, Specialist, "pull_model", new { model = "pulled-model:1b" });
+        var models = await fixture.ResultOfAsync(admin, Specialist, "list_models");
+        var missing = await fixture.RunAsync(admin, Specialist, "pull_model", new { model = "missing-model" });
+        using var streamed = await admin.PostAsJsonAsync("/api/v1/models/pull", new { model = "streamed-model:2b" }, Cancellation);
+        var events = await streamed.Content.ReadAsStringAsync(Cancellation);
 
         Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
         Assert.Contains("model:manage", await denied.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
         Assert.Equal(("scripted", "tiny"), (switched.GetProperty("default_model").GetString(), switched.GetProperty("previous").GetString()));
         Assert.Equal(("scripted", "echo: who answers?"), (answered.GetProperty("model").GetString(), answered.GetProperty("response").GetString()));
         Assert.Equal("tiny", back.GetProperty("default_model").GetString());
-        Assert.Equal("failed", pull.GetProperty("status").GetString());
-        Assert.Contains("No configured backend can pull", pull.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(("ollama", "success"), (pulled.GetProperty("backend").GetString(), pulled.GetProperty("status").GetString()));
+        var stages = pulled.GetProperty("stages").EnumerateArray().ToList();
+        Assert.Equal(["pulling manifest", "pulling 0a1b", "verifying sha256 digest", "writing manifest", "success"], stages.Select(p => p.GetProperty("status").GetString()).ToList());
+        Assert.Equal((1000, 1000), (stages[1].GetProperty("completed").GetInt64(), stages[1].GetProperty("total").GetInt64()));
+        Assert.Contains(models.GetProperty("models").EnumerateArray(), m => m.GetProperty("name").GetString() == "pulled-model:1b" && m.GetProperty("backend").GetString() == "ollama");
+        Assert.Equal("failed", missing.GetProperty("status").GetString());
+        Assert.Contains("file does not exist", missing.GetProperty("error").GetString(), StringComparison.Ordinal);
+        // The API's pull streams the same progress as server-sent events, then names what it pulled where.
+        Assert.Contains("event: progress\ndata: {\"status\":\"pulling 0a1b\",\"digest\":\"sha256:0a1b\",\"total\":1000,\"completed\":600}", events, StringComparison.Ordinal);
+        Assert.Contains("event: done\ndata: {\"model\":\"streamed-model:2b\",\"backend\":\"ollama\"}", events, StringComparison.Ordinal);
+        Assert.Contains("streamed-model:2b", fixture.Scripted.Pulled);
     }
     [Fact]
     public async Task The_orchestrator_runs_a_pipeline_whose_steps_feed_each_other_and_fall_back_when_one_fails()

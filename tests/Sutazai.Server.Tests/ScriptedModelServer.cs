@@ -16,7 +16,7 @@ namespace Sutazai.Server.Tests;
 /// HTTP (a tiny random model cannot choose to call a tool). A user message <c>call NAME {json}</c> is answered
 /// with a streamed tool call of NAME with those arguments; once the conversation ends in a tool result, the
 /// answer is that result's content verbatim; <c>say nul</c> is answered with a NUL character inside; anything
-/// else is answered <c>echo: TEXT</c>. It keeps every request.
+/// else is answered <c>echo: TEXT</c>. It keeps every request. It also pulls models as Ollama does.
 /// </summary>
 public sealed class ScriptedModelServer : IAsyncDisposable
 {
@@ -35,6 +35,9 @@ public sealed class ScriptedModelServer : IAsyncDisposable
 
     public ConcurrentQueue<JsonElement> Requests { get; } = new();
 
+    /// <summary>Models pulled so far; a pull of a name starting with <c>missing</c> fails as Ollama's does.</summary>
+    public ConcurrentQueue<string> Pulled { get; } = new();
+
     public static async Task<ScriptedModelServer> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -44,6 +47,10 @@ public sealed class ScriptedModelServer : IAsyncDisposable
         var server = new ScriptedModelServer(app);
         app.MapGet("/v1/models", () => Results.Json(new { @object = "list", data = new[] { new { id = Model, @object = "model", created = 0, owned_by = "tests" } } }));
         app.MapPost("/v1/chat/completions", (Func<HttpContext, Task>)server.CompleteAsync);
+        // Enough of Ollama's API to pull a model: what it has, what runs, and a pull that reports progress.
+        app.MapGet("/api/tags", () => Results.Json(new { models = server.Pulled.Select(m => new { name = m, model = m, modified_at = "2026-11-26T00:00:00Z", size = 1000, digest = "sha256:0a1b" }) }));
+        app.MapGet("/api/ps", () => Results.Json(new { models = Array.Empty<object>() }));
+        app.MapPost("/api/pull", (Func<HttpContext, Task>)server.PullAsync);
         await app.StartAsync();
         return server;
     }
@@ -98,6 +105,29 @@ public sealed class ScriptedModelServer : IAsyncDisposable
             ["usage"] = new JsonObject { ["prompt_tokens"] = 11, ["completion_tokens"] = 7, ["total_tokens"] = 18 },
         });
         await context.Response.WriteAsync("data: [DONE]\n\n");
+    }
+
+    private async Task PullAsync(HttpContext context)
+    {
+        var model = (await JsonSerializer.DeserializeAsync<JsonElement>(context.Request.Body)).GetProperty("model").GetString()!;
+        context.Response.ContentType = "application/x-ndjson";
+        async Task LineAsync(object line) => await context.Response.WriteAsync(JsonSerializer.Serialize(line) + "\n");
+        await LineAsync(new { status = "pulling manifest" });
+        if (model.StartsWith("missing", StringComparison.Ordinal))
+        {
+            await LineAsync(new { error = "pull model manifest: file does not exist" });
+            return;
+        }
+
+        foreach (var completed in new[] { 0, 600, 1000 })
+        {
+            await LineAsync(new { status = "pulling 0a1b", digest = "sha256:0a1b", total = 1000, completed });
+        }
+
+        await LineAsync(new { status = "verifying sha256 digest" });
+        await LineAsync(new { status = "writing manifest" });
+        Pulled.Enqueue(model.Contains(':', StringComparison.Ordinal) ? model : model + ":latest");
+        await LineAsync(new { status = "success" });
     }
 
     private static string Content(JsonElement message) =>
