@@ -27,13 +27,14 @@ internal static class GatewayScenario
         var concurrency = new Option<int>("--concurrency") { Description = "Concurrent clients", DefaultValueFactory = _ => 32 };
         var seconds = new Option<int>("--seconds") { Description = "Measured seconds per case", DefaultValueFactory = _ => 10 };
         var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string; SQLite when absent" };
-        var command = new Command("gateway", "Latency SutazAI's model gateway adds over a fast backend, and cache-hit latency.") { concurrency, seconds, postgres };
+        var only = new Option<string?>("--only") { Description = "Run one case for a while (to profile it): direct, sdk, through or cached" };
+        var command = new Command("gateway", "Latency SutazAI's model gateway adds over a fast backend, and cache-hit latency.") { concurrency, seconds, postgres, only };
         command.SetAction((parse, cancellationToken) =>
-            RunAsync(parse.GetValue(concurrency), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(postgres), cancellationToken));
+            RunAsync(parse.GetValue(concurrency), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(postgres), parse.GetValue(only), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(int concurrency, TimeSpan duration, string? postgres, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(int concurrency, TimeSpan duration, string? postgres, string? only, CancellationToken cancellationToken)
     {
         await using var backend = await FastBackend.StartAsync(cancellationToken);
         await using var server = await ServerUnderTest.StartAsync(postgres, cancellationToken, new Dictionary<string, string>
@@ -72,6 +73,20 @@ internal static class GatewayScenario
         };
 
         Console.WriteLine($"{"case",-32} {"storage",-11} {"clients",7} {"requests",9} {"req/s",9} {"p50 ms",8} {"p99 ms",8} {"errors",7}");
+        if (only is not null)
+        {
+            Console.WriteLine($"server pid {server.ProcessId}");
+            var one = await LoadRun.RunAsync(concurrency, TimeSpan.FromSeconds(3), duration, only switch
+            {
+                "direct" => Send(backend.Address, false),
+                "through" => Send(server.Address, false),
+                "cached" => Send(server.Address, true),
+                _ => throw new ArgumentException($"--only takes direct, through or cached, not '{only}'"),
+            }, cancellationToken);
+            Print(only, storage, concurrency, one);
+            return 0;
+        }
+
         foreach (var clients in new[] { 1, concurrency })
         {
             var direct = await LoadRun.RunAsync(clients, TimeSpan.FromSeconds(3), duration, Send(backend.Address, false), cancellationToken);

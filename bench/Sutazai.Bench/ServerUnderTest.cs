@@ -12,6 +12,8 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     private readonly Process _process;
     private readonly string _dataDir;
 
+    public int ProcessId => _process.Id;
+
     private ServerUnderTest(Process process, string dataDir, Uri address)
     {
         _process = process;
