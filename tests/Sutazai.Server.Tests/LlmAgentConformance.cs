@@ -355,9 +355,9 @@ public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixtur
             steps = new object[]
             {
                 new { name = "summary", type = "llm_generate", model = "tiny", prompt_template = "Summarize: {input}", parameters = new { temperature = 0, max_tokens = 6 }, output_key = "summary" },
-                new { name = "echo", type = "llm_generate", model = ScriptedModelServer.Model, prompt_template = "again: {summary}" },
-                new { name = "robust", type = "llm_generate", model = "missing-model", prompt_template = "{input}", parameters = new { max_tokens = 3 }, fallbacks = new[] { new { model = "tiny" } } },
-                new { name = "label", type = "classify", model = "tiny", text_key = "summary", categories, fallbacks = new[] { new { method = "embedding" } } },
+                new { name = "echo", type = "llm_generate", model = ScriptedModelServer.Model, prompt_template = "again: {results.summary}" },
+                new { name = "robust", type = "llm_generate", model = "missing-model", prompt_template = "{input}", parameters = new { temperature = 0, max_tokens = 3 }, fallbacks = new[] { new { model = "tiny" } } },
+                new { name = "label", type = "classify", model = "tiny", text_key = "robust", categories, fallbacks = new[] { new { method = "embedding" } } },
                 new { name = "both", type = "aggregate", inputs = new[] { "summary", "echo" }, method = "concat" },
                 new { name = "last", type = "llm_generate", model = "tiny", prompt_template = lastTemplate },
             },

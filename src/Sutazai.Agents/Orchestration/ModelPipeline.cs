@@ -266,7 +266,7 @@ public sealed partial class ModelPipeline(ModelGateway gateway, TimeProvider tim
         return options;
     }
 
-    /// <summary>Replaces each <c>{key}</c> (or <c>{key.field}</c>) with that value of the context; <c>{{</c> and <c>}}</c> stand for braces. Nothing is evaluated.</summary>
+    /// <summary>Replaces each <c>{key}</c> (or <c>{key.field}</c>: an output key, an earlier step's name, <c>input</c>) with that value; <c>{{</c> and <c>}}</c> stand for braces. Nothing is evaluated.</summary>
     private static string Fill(string template, JsonObject context, string step) =>
         Placeholder().Replace(template, m => m.Value switch
         {
@@ -275,14 +275,16 @@ public sealed partial class ModelPipeline(ModelGateway gateway, TimeProvider tim
             _ => Text(Lookup(context, m.Groups["key"].Value, step)),
         });
 
+    /// <summary>A value of the context by its dotted key; a step's name alone stands for its result (<c>results.NAME</c>).</summary>
     private static JsonNode? Lookup(JsonObject context, string key, string step)
     {
-        JsonNode? node = context;
+        var first = key.Split('.', 2)[0];
+        JsonNode? node = !context.ContainsKey(first) && context["results"] is JsonObject results && results.ContainsKey(first) ? results : context;
         foreach (var part in key.Split('.'))
         {
             node = node is JsonObject o && o.TryGetPropertyValue(part, out var next)
                 ? next
-                : throw new PipelineStepException($"step '{step}' refers to '{key}', which is not known here (known: {string.Join(", ", context.Select(c => c.Key))}, and results.STEP)");
+                : throw new PipelineStepException($"step '{step}' refers to '{key}', which is not known here (known: {string.Join(", ", context.Select(c => c.Key).Concat(context["results"]!.AsObject().Select(r => r.Key)))})");
         }
 
         return node;
