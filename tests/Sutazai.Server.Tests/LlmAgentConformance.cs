@@ -158,6 +158,8 @@ public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixtur
         }, Cancellation);
         using var noDefinition = await developer.PostAsJsonAsync("/api/v1/agents", new { name = "no-definition", kind = "llm", capabilities = new[] { "writing" } }, Cancellation);
         using var wrongType = await PostYamlAsync(developer, "name: typed\nkind: llm\ncapabilities: [writing]\nmax_concurrency: lots\ndefinition: {instructions: Write.}\n");
+        using var nul = await PostYamlAsync(developer, "name: nul-text\nkind: llm\ncapabilities: [writing]\ndefinition: {instructions: \"a\\0b\"}\n");
+        using var nulJson = await developer.PostAsJsonAsync("/api/v1/agents", new { name = "nul-json", kind = "llm", capabilities = new[] { "writing" }, definition = new { instructions = "a\u0000b" } }, Cancellation);
         using var notYaml = await developer.PostAsync("/api/v1/agents", new StringContent("name: x", Encoding.UTF8, "text/csv"), Cancellation);
 
         var syntaxProblem = await HttpConformance<TStore>.AssertProblemAsync(syntax, HttpStatusCode.BadRequest, "malformed-json");
@@ -175,6 +177,9 @@ public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixtur
         Assert.Equal((4L, 18L), (typeProblem.GetProperty("line").GetInt64(), typeProblem.GetProperty("column").GetInt64()));
         Assert.Contains("max_concurrency", typeProblem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, notYaml.StatusCode);
+        var nulProblem = await HttpConformance<TStore>.AssertProblemAsync(nul, HttpStatusCode.BadRequest, "malformed-json");
+        Assert.Equal((4L, "Text may not contain the NUL character."), (nulProblem.GetProperty("line").GetInt64(), nulProblem.GetProperty("detail").GetString()));
+        await HttpConformance<TStore>.AssertProblemAsync(nulJson, HttpStatusCode.BadRequest, "malformed-json");
         await using var db = fixture.Database();
         Assert.False(await db.Agents.AnyAsync(a => a.Name == "tool-mistake" || a.Name == "schema-mistake" || a.Name == "typed", Cancellation));
     }

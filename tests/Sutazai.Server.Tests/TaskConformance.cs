@@ -307,6 +307,8 @@ public abstract class TaskConformance<TStore>(TaskFixture<TStore> fixture) : ICl
         var badPriority = await admin.PostAsJsonAsync("/api/v1/tasks", new { title = "x", action = "ping", priority = 11 }, Cancellation);
         var pastDeadline = await admin.PostAsJsonAsync("/api/v1/tasks", new { title = "x", action = "ping", deadline = fixture.Factory.Time.GetUtcNow().AddMinutes(-1) }, Cancellation);
         var webhookWithoutSecret = await admin.PostAsJsonAsync("/api/v1/tasks", new { title = "x", action = "ping", webhook_url = "http://127.0.0.1:9/hook" }, Cancellation);
+        // PostgreSQL cannot store a NUL even inside JSON: refused at the edge, on every store alike.
+        var nulInInput = await admin.PostAsJsonAsync("/api/v1/tasks", new { title = "x", action = "ping", input = new { deep = new[] { "a\u0000b" } } }, Cancellation);
 
         Assert.True((await HttpConformance<TStore>.AssertProblemAsync(unknownAgent, HttpStatusCode.BadRequest, "validation")).GetProperty("errors").TryGetProperty("agent", out _));
         var action = (await HttpConformance<TStore>.AssertProblemAsync(unknownAction, HttpStatusCode.BadRequest, "validation")).GetProperty("errors").GetProperty("action")[0].GetString();
@@ -315,6 +317,7 @@ public abstract class TaskConformance<TStore>(TaskFixture<TStore> fixture) : ICl
         await HttpConformance<TStore>.AssertProblemAsync(badPriority, HttpStatusCode.BadRequest, "validation");
         Assert.True((await HttpConformance<TStore>.AssertProblemAsync(pastDeadline, HttpStatusCode.BadRequest, "validation")).GetProperty("errors").TryGetProperty("deadline", out _));
         Assert.True((await HttpConformance<TStore>.AssertProblemAsync(webhookWithoutSecret, HttpStatusCode.BadRequest, "validation")).GetProperty("errors").TryGetProperty("webhook_secret", out _));
+        Assert.Contains("NUL", (await HttpConformance<TStore>.AssertProblemAsync(nulInInput, HttpStatusCode.BadRequest, "malformed-json")).GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

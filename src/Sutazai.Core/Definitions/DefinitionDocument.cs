@@ -142,6 +142,8 @@ public sealed partial class DefinitionDocument
                 }
 
                 return array;
+            case YamlScalarNode scalar when scalar.Value?.Contains('\0', StringComparison.Ordinal) == true:
+                throw new DefinitionException("Text may not contain the NUL character.", node.Start.Line, node.Start.Column);
             case YamlScalarNode scalar:
                 return Scalar(scalar);
             default:

@@ -149,6 +149,7 @@ public static partial class SutazaiApplication
         json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
         json.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         json.Converters.Add(new NulFreeStringConverter());
+        json.Converters.Add(new NulFreeJsonElementConverter());
         json.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
     }
 

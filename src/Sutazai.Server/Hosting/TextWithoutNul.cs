@@ -22,6 +22,26 @@ internal sealed class NulFreeStringConverter : JsonConverter<string>
     public override void Write(Utf8JsonWriter writer, string value, JsonSerializerOptions options) => writer.WriteStringValue(value);
 }
 
+/// <summary>The same rule inside free-form JSON (a task's input, an agent's definition), names and values alike.</summary>
+internal sealed class NulFreeJsonElementConverter : JsonConverter<JsonElement>
+{
+    public override JsonElement Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        var element = JsonElement.ParseValue(ref reader);
+        return HasNul(element) ? throw new JsonException("Text may not contain the NUL character (\\u0000).") : element;
+    }
+
+    public override void Write(Utf8JsonWriter writer, JsonElement value, JsonSerializerOptions options) => value.WriteTo(writer);
+
+    private static bool HasNul(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.String => element.GetString()!.Contains('\0', StringComparison.Ordinal),
+        JsonValueKind.Array => element.EnumerateArray().Any(HasNul),
+        JsonValueKind.Object => element.EnumerateObject().Any(p => p.Name.Contains('\0', StringComparison.Ordinal) || HasNul(p.Value)),
+        _ => false,
+    };
+}
+
 /// <summary>The same rule for the URL: a NUL in the path or query is refused before any endpoint sees it.</summary>
 internal sealed class NulFreeUrl(RequestDelegate next)
 {
