@@ -134,6 +134,25 @@ public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixtur
     }
 
     [Fact]
+    public async Task An_llm_agent_whose_model_nobody_serves_is_unhealthy_and_its_tasks_wait_saying_why()
+    {
+        using var admin = await fixture.Api.AdminAsync();
+        var name = await DeclareAsync(admin, new { model = "not-served-anywhere", instructions = "Answer." });
+        await fixture.CheckHealthAsync();
+
+        var agent = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/agents/{name}", Cancellation);
+        var task = await fixture.SubmitAsync(admin, new { title = "wait", required_capabilities = new[] { name }, action = "run", input = new { prompt = "hi" } });
+        var waiting = await fixture.WaitUntilAsync(admin, task.GetProperty("id").GetGuid(), t => t.GetProperty("routing_reason").GetString() is { Length: > 0 }, "say why it waits");
+
+        Assert.Equal("unhealthy", agent.GetProperty("health").GetString());
+        Assert.Contains("no backend serves its model 'not-served-anywhere'", agent.GetProperty("health_detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("queued", waiting.GetProperty("status").GetString());
+        Assert.Contains("no backend serves its model", waiting.GetProperty("routing_reason").GetString(), StringComparison.Ordinal);
+        await admin.PatchAsJsonAsync($"/api/v1/agents/{name}", new { is_active = false }, Cancellation);
+        await admin.PostAsync($"/api/v1/tasks/{task.GetProperty("id").GetGuid()}/cancel", null, Cancellation);
+    }
+
+    [Fact]
     public async Task A_declaration_with_a_mistake_is_refused_naming_the_field_line_and_column()
     {
         var (_, developer, _) = await fixture.Api.SignedInUserAsync("developer");

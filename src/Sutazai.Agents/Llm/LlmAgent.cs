@@ -28,7 +28,11 @@ public sealed class LlmAgent(string name, LlmAgentDefinition definition, ModelGa
         new(RunAction, $"Ask the agent: {{prompt}} (or any JSON input). Model {definition.Model ?? "(the default)"}; tools: {(definition.ToolNames.Count == 0 ? "none" : string.Join(", ", definition.ToolNames))}."),
     ];
 
-    public Task<AgentHealthReport> CheckHealthAsync(CancellationToken cancellationToken) => Task.FromResult(AgentHealthReport.Healthy);
+    /// <summary>Unhealthy (so it gets no work, and the API says why) while no backend serves its model.</summary>
+    public async Task<AgentHealthReport> CheckHealthAsync(CancellationToken cancellationToken) =>
+        await gateway.BackendOfAsync(definition.Model, cancellationToken) is null
+            ? new AgentHealthReport(AgentHealthStatus.Unhealthy, $"no backend serves its model '{definition.Model ?? await gateway.DefaultModelAsync(cancellationToken)}'")
+            : AgentHealthReport.Healthy;
 
     public async Task<AgentResult> ExecuteAsync(AgentRequest request, CancellationToken cancellationToken)
     {

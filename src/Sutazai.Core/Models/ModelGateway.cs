@@ -160,6 +160,21 @@ public sealed class ModelGateway(
     /// <summary>Each model's calls running and waiting on this node now.</summary>
     public IEnumerable<(string Model, int Running, int Waiting)> Lines() => _limiters.Select(l => (l.Key, l.Value.Running, l.Value.Waiting));
 
+    /// <summary>
+    /// The backend that serves <paramref name="model"/> (the default when null), asking the remote backends again
+    /// when none does; null when still none does.
+    /// </summary>
+    public async Task<string?> BackendOfAsync(string? model, CancellationToken cancellationToken)
+    {
+        var name = string.IsNullOrWhiteSpace(model) ? await DefaultModelAsync(cancellationToken) : model;
+        if (Locate(name) is null)
+        {
+            await BackendStatesAsync(cancellationToken);
+        }
+
+        return Locate(name)?.Name;
+    }
+
     /// <summary>Where a waiting call stands in its model's line (1 = next); null once it runs.</summary>
     public int? PositionOf(ModelCall call) => _limiters.TryGetValue(call.Model, out var limiter) ? limiter.PositionOf(call.Id) : null;
 
