@@ -1,11 +1,11 @@
 using System.Text.Json;
 using Json.Schema;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
 using Sutazai.Agents.Models;
 using Sutazai.Core.Agents;
 using Sutazai.Core.Models;
 using Sutazai.Core.Tasks;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Sutazai.Agents.Llm;
 
