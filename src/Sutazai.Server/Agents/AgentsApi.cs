@@ -1,13 +1,13 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Sutazai.Agents.Llm;
-using Sutazai.Core.Definitions;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 using Sutazai.Core.Agents;
+using Sutazai.Core.Definitions;
 using Sutazai.Core.Identity;
 using Sutazai.Persistence;
 using Sutazai.Server.Api;
