@@ -128,7 +128,7 @@ public abstract class OrchestratorConformance<TStore>(TaskFixture<TStore> fixtur
 
         Assert.True(first.GetProperty("granted").GetBoolean());
         Assert.True(second.GetProperty("conflict").GetBoolean());
-        Assert.Contains("indexer holds a exclusive claim", second.GetProperty("claim").GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Contains("indexer holds an exclusive claim", second.GetProperty("claim").GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.True(renewed.GetProperty("granted").GetBoolean());
         Assert.True(reader.GetProperty("granted").GetBoolean());
         Assert.Equal(["backup", "indexer"], writer.GetProperty("claim").GetProperty("conflicts_with").EnumerateArray().Select(a => a.GetString()));

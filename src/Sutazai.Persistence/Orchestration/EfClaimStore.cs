@@ -17,7 +17,7 @@ public sealed class EfClaimStore(IDbContextFactory<SutazaiDbContext> contexts) :
             {
                 claim.Status = ClaimStatus.Conflict;
                 claim.ConflictsWith = [.. collisions.Select(c => c.Agent).Distinct().Order(StringComparer.Ordinal)];
-                claim.Reason = string.Join("; ", collisions.Select(c => $"{c.Agent} holds a {c.Mode.ToString().ToLowerInvariant()} claim until {c.ExpiresAt:O}{(c.Purpose.Length > 0 ? $" ({c.Purpose})" : "")}"));
+                claim.Reason = string.Join("; ", collisions.Select(c => $"{c.Agent} holds {(c.Mode == ClaimMode.Exclusive ? "an exclusive" : "a shared")} claim until {c.ExpiresAt:O}{(c.Purpose.Length > 0 ? $" ({c.Purpose})" : "")}"));
                 claim.EndedAt = now;
                 db.AgentClaims.Add(claim);
             }
