@@ -4,6 +4,7 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Sutazai.Agents.Models;
 using Sutazai.Core.Agents;
+using Sutazai.Core.Definitions;
 using Sutazai.Core.Models;
 using Sutazai.Core.Tasks;
 
@@ -109,7 +110,7 @@ public sealed class LlmAgent(string name, LlmAgentDefinition definition, ModelGa
         }
         catch (JsonException e)
         {
-            return $"it is not JSON ({e.Message.Split(" Path:", 2)[0]})";
+            return $"it is not JSON ({JsonReason.Of(e)})";
         }
 
         var result = _outputSchema!.Evaluate(answer, new EvaluationOptions { OutputFormat = OutputFormat.List });

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.AI;
 using Sutazai.Core.Agents;
+using Sutazai.Core.Definitions;
 using Sutazai.Core.Models;
 
 namespace Sutazai.Agents.Orchestration;
@@ -142,7 +143,7 @@ public sealed partial class ModelPipeline(ModelGateway gateway, TimeProvider tim
         }
         catch (JsonException e)
         {
-            return ([], $"step {index + 1} does not fit a pipeline step: {e.Message.Split(" Path:", 2)[0]}");
+            return ([], $"step {index + 1} does not fit a pipeline step: {JsonReason.Of(e)}");
         }
 
         return (candidates, null);
@@ -268,7 +269,7 @@ public sealed partial class ModelPipeline(ModelGateway gateway, TimeProvider tim
 
     /// <summary>Replaces each <c>{key}</c> (or <c>{key.field}</c>: an output key, an earlier step's name, <c>input</c>) with that value; <c>{{</c> and <c>}}</c> stand for braces. Nothing is evaluated.</summary>
     private static string Fill(string template, JsonObject context, string step) =>
-        Placeholder().Replace(template, m => m.Value switch
+        TemplateReference().Replace(template, m => m.Value switch
         {
             "{{" => "{",
             "}}" => "}",
@@ -313,7 +314,7 @@ public sealed partial class ModelPipeline(ModelGateway gateway, TimeProvider tim
     private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "...";
 
     [GeneratedRegex(@"\{\{|\}\}|\{(?<key>[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_-]+)*)\}")]
-    private static partial Regex Placeholder();
+    private static partial Regex TemplateReference();
 
     private sealed class PipelineStepException(string message) : Exception(message);
 }

@@ -98,7 +98,7 @@ public sealed partial class DefinitionDocument
         {
             var path = Path(e.Path);
             var (line, column) = Where(path);
-            var what = e.Message.Split(" Path:", 2)[0].TrimEnd('.');
+            var what = JsonReason.Of(e).TrimEnd('.');
             throw new DefinitionException(path.Length == 0 ? what : $"{path}: {what}", line, column);
         }
     }

@@ -135,7 +135,7 @@ public static partial class AgentsApi
         catch (JsonException e)
         {
             var path = DefinitionDocument.Path(e.Path);
-            return new() { [path.Length == 0 ? "definition" : $"definition.{path}"] = [e.Message.Split(" Path:", 2)[0].TrimEnd('.')] };
+            return new() { [path.Length == 0 ? "definition" : $"definition.{path}"] = [JsonReason.Of(e).TrimEnd('.')] };
         }
     }
 

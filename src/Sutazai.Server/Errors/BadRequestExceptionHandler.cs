@@ -1,7 +1,7 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Sutazai.Core.Definitions;
 
 namespace Sutazai.Server.Errors;
 
@@ -9,7 +9,7 @@ namespace Sutazai.Server.Errors;
 /// Turns requests the framework could not read (malformed JSON, wrong content type, a body over the limit,
 /// unbindable parameters) into problem details that say what was wrong and where.
 /// </summary>
-internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+internal sealed class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -32,7 +32,7 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
                 Status = StatusCodes.Status400BadRequest,
                 Type = ProblemTypes.MalformedJson,
                 Title = "The request body is not valid JSON for this endpoint",
-                Detail = CleanJsonMessage(json.Message),
+                Detail = JsonReason.Of(json),
             };
             if (json.LineNumber is { } line)
             {
@@ -87,21 +87,4 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
 
         return null;
     }
-
-    /// <summary>Keeps the reason, drops the position (given separately) and the names of our .NET types.</summary>
-    private static string CleanJsonMessage(string message)
-    {
-        var withoutPosition = PositionSuffix().Replace(message, "");
-        var withoutTypes = DotNetTypeName().Replace(withoutPosition, "");
-        return ConvertedToType().Replace(withoutTypes, "could not be converted to the type this field takes").Trim();
-    }
-
-    [GeneratedRegex(@"\s*Path: .*$", RegexOptions.Singleline)]
-    private static partial Regex PositionSuffix();
-
-    [GeneratedRegex(@"\s*(contained in|of) type '[^']*'")]
-    private static partial Regex DotNetTypeName();
-
-    [GeneratedRegex(@"could not be converted to \S+?(?=\.(\s|$))")]
-    private static partial Regex ConvertedToType();
 }
