@@ -47,6 +47,44 @@ public abstract class TaskStoreConformance<TStore> : InitializedStoreTest<TStore
     }
 
     [Fact]
+    public async Task A_batch_is_assigned_and_finished_each_with_its_own_values_and_a_task_this_node_lost_is_left_alone()
+    {
+        var (kept, lost, retried) = (await CreateAsync("kept"), await CreateAsync("lost"), await CreateAsync("retried", maxRetries: 1));
+        var agent = await AgentAsync();
+        var now = Harness.Time.GetUtcNow();
+        var won = await Tasks.AssignAsync(
+            [new TaskAssignment(kept.Id, agent, "reason k"), new TaskAssignment(lost.Id, agent, "reason l"), new TaskAssignment(retried.Id, agent, "reason r")],
+            "node-a", now, now.AddSeconds(30), Cancellation);
+        var reasons = won.ToDictionary(t => t.Id, t => (t.RoutingReason, t.Attempt, t.LeaseOwner));
+        Assert.Equal(("reason k", 1, "node-a"), reasons[kept.Id]);
+        Assert.Equal(("reason l", 1, "node-a"), reasons[lost.Id]);
+        Assert.Equal(("reason r", 1, "node-a"), reasons[retried.Id]);
+        Assert.All(won, t => Assert.Equal((TaskState.Running, now, now.AddSeconds(30)), (t.Status, t.StartedAt, t.LeaseExpiresAt)));
+
+        // Another node takes one over (this node's lease on it lapsed) before this node's outcomes are stored.
+        await Tasks.RequeueLapsedAsync(now.AddSeconds(31), 1, _ => null, Cancellation);
+        await Tasks.AssignAsync([new TaskAssignment(lost.Id, agent, "again")], "node-b", now.AddSeconds(31), now.AddSeconds(61), Cancellation);
+        await Tasks.AssignAsync([new TaskAssignment(kept.Id, agent, "again")], "node-a", now.AddSeconds(31), now.AddSeconds(61), Cancellation);
+        await Tasks.AssignAsync([new TaskAssignment(retried.Id, agent, "again")], "node-a", now.AddSeconds(31), now.AddSeconds(61), Cancellation);
+        var finished = now.AddSeconds(32);
+        TaskOutcome Outcome(TaskItem task, TaskState state, string? result, string? error, DateTimeOffset? retryAt = null) =>
+            new(task.Id, agent, 2, state, $"{task.Title} ended", result, error, "{}", now.AddSeconds(31), finished, retryAt, null);
+        var applied = await Tasks.FinishAsync(
+            [Outcome(kept, TaskState.Completed, """{"n":1}""", null), Outcome(lost, TaskState.Completed, """{"n":2}""", null), Outcome(retried, TaskState.Queued, null, "flaky", finished.AddSeconds(5))],
+            "node-a", Cancellation);
+
+        Assert.Equal([true, false, true], applied);
+        await using var db = await Harness.Contexts.CreateDbContextAsync(Cancellation);
+        var stored = await db.Tasks.AsNoTracking().Where(t => t.Id == kept.Id || t.Id == lost.Id || t.Id == retried.Id).ToDictionaryAsync(t => t.Id, Cancellation);
+        Assert.Equal((TaskState.Completed, (string?)"""{"n":1}""", (DateTimeOffset?)finished, (string?)null), (stored[kept.Id].Status, stored[kept.Id].ResultJson?.Replace(" ", "", StringComparison.Ordinal), stored[kept.Id].CompletedAt, stored[kept.Id].LeaseOwner));
+        Assert.Equal((TaskState.Running, (string?)"node-b", (string?)null), (stored[lost.Id].Status, stored[lost.Id].LeaseOwner, stored[lost.Id].ResultJson));
+        Assert.Equal((TaskState.Queued, (string?)"flaky", (DateTimeOffset?)finished.AddSeconds(5), (DateTimeOffset?)null), (stored[retried.Id].Status, stored[retried.Id].ErrorMessage, stored[retried.Id].NextAttemptAt, stored[retried.Id].CompletedAt));
+        var executions = await db.AgentExecutions.AsNoTracking().Where(e => e.Attempt == 2).ToDictionaryAsync(e => e.TaskId!.Value, e => e.Status, Cancellation);
+        Assert.Equal(("completed", "superseded", "failed_will_retry"), (executions[kept.Id], executions[lost.Id], executions[retried.Id]));
+        Assert.Equal(0, await db.TaskEvents.CountAsync(e => e.TaskId == lost.Id && e.OccurredAt == finished, Cancellation));
+    }
+
+    [Fact]
     public async Task A_lapsed_lease_puts_the_task_back_until_its_retries_and_the_lapse_allowance_are_used_up()
     {
         var task = await CreateAsync("lapsing", maxRetries: 1);

@@ -7,12 +7,15 @@ namespace Sutazai.Persistence.Sqlite;
 /// Per-connection settings for SQLite, applied on every open. A writer that finds the database locked waits in
 /// SQLite itself (sleeping 1 ms, 2 ms, 5 ms, ...) instead of in the driver's fixed 150 ms retry; in WAL mode
 /// <c>synchronous=NORMAL</c> syncs at checkpoints rather than at every commit, which loses nothing when the process
-/// dies (only an operating-system crash or power cut can take back the last commits). Reads come from a memory
-/// map of the file (up to 256 MB) instead of a system call per page.
+/// dies (only an operating-system crash or power cut can take back the last commits). Memory-mapped reads are
+/// off on purpose: with many pooled connections writing, every transaction starts with an emptied page cache, and
+/// from a map SQLite rebuilds each page it touches every time and remaps the file whenever it grows; the task
+/// bench spent about a fifth of the server's CPU on that (page set-up, page faults, munmap) and runs about 20%
+/// more tasks per second without it.
 /// </summary>
 internal sealed class SqliteConnectionSettings(int busyTimeoutMilliseconds) : DbConnectionInterceptor
 {
-    private readonly string _pragmas = $"PRAGMA busy_timeout={busyTimeoutMilliseconds}; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456;";
+    private readonly string _pragmas = $"PRAGMA busy_timeout={busyTimeoutMilliseconds}; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=0;";
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {

@@ -30,12 +30,7 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
         if (batch.Count > 1 && batch.All(t => t.IdempotencyKey is null))
         {
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-            foreach (var task in batch)
-            {
-                Add(db, task);
-            }
-
-            await db.SaveChangesAsync(cancellationToken);
+            await StoreAsync(db, batch, cancellationToken);
             return [.. batch.Select(t => new TaskCreation(t, true))];
         }
 
@@ -56,10 +51,9 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
             return new TaskCreation(existing, false);
         }
 
-        Add(db, task);
         try
         {
-            await db.SaveChangesAsync(cancellationToken);
+            await StoreAsync(db, [task], cancellationToken);
             return new TaskCreation(task, true);
         }
         catch (DbUpdateException) when (task.IdempotencyKey is not null)
@@ -70,13 +64,23 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
         }
     }
 
-    private static void Add(SutazaiDbContext db, TaskItem task)
+    /// <summary>New tasks, stored as queued with both their first transitions, in one transaction.</summary>
+    private static async Task StoreAsync(SutazaiDbContext db, IReadOnlyList<TaskItem> tasks, CancellationToken cancellationToken)
     {
-        task.Status = TaskState.Queued;
-        db.Tasks.Add(task);
-        db.TaskEvents.AddRange(
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        foreach (var task in tasks)
+        {
+            task.Status = TaskState.Queued;
+            db.Tasks.Add(task);
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        await RowsInsert.ExecuteAsync(db, [.. tasks.SelectMany(task => new[]
+        {
             new TaskEvent { TaskId = task.Id, FromStatus = null, ToStatus = TaskState.Created, Reason = "submitted", OccurredAt = task.CreatedAt },
-            new TaskEvent { TaskId = task.Id, FromStatus = TaskState.Created, ToStatus = TaskState.Queued, Reason = "waiting for an agent", OccurredAt = task.CreatedAt });
+            new TaskEvent { TaskId = task.Id, FromStatus = TaskState.Created, ToStatus = TaskState.Queued, Reason = "waiting for an agent", OccurredAt = task.CreatedAt },
+        })], cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task<IReadOnlyList<TaskItem>> PeekDispatchableAsync(DispatchWindow window, CancellationToken cancellationToken)
@@ -149,31 +153,38 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
 
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var won = new List<Guid>(assignments.Count);
+        var claim = new RowsUpdate<TaskItem>(db, t => t.Id, t => t.AgentId, t => t.RoutingReason)
+            .Set(t => t.Status, TaskState.Running)
+            .Set(t => t.StartedAt, now)
+            .Set(t => t.LeaseOwner, node)
+            .Set(t => t.LeaseExpiresAt, leaseUntil)
+            .Set(t => t.NextAttemptAt, null)
+            .Increment(t => t.Attempt)
+            .Where(t => t.Status, TaskState.Queued);
         foreach (var assignment in assignments)
         {
-            var updated = await db.Tasks
-                .Where(t => t.Id == assignment.TaskId && t.Status == TaskState.Queued)
-                .ExecuteUpdateAsync(t => t
-                    .SetProperty(x => x.Status, TaskState.Running)
-                    .SetProperty(x => x.StartedAt, now)
-                    .SetProperty(x => x.AgentId, assignment.AgentId)
-                    .SetProperty(x => x.RoutingReason, assignment.Reason)
-                    .SetProperty(x => x.LeaseOwner, node)
-                    .SetProperty(x => x.LeaseExpiresAt, leaseUntil)
-                    .SetProperty(x => x.NextAttemptAt, (DateTimeOffset?)null)
-                    .SetProperty(x => x.Attempt, x => x.Attempt + 1), cancellationToken);
-            if (updated == 1)
-            {
-                won.Add(assignment.TaskId);
-                db.TaskEvents.Add(new TaskEvent { TaskId = assignment.TaskId, FromStatus = TaskState.Queued, ToStatus = TaskState.Assigned, Reason = assignment.Reason, OccurredAt = now });
-                db.TaskEvents.Add(new TaskEvent { TaskId = assignment.TaskId, FromStatus = TaskState.Assigned, ToStatus = TaskState.Running, Reason = $"started on {node}", OccurredAt = now });
-            }
+            claim.Add(assignment.TaskId, assignment.AgentId, assignment.Reason);
         }
 
-        await db.SaveChangesAsync(cancellationToken);
+        if (await claim.ExecuteAsync(cancellationToken) == 0)
+        {
+            return [];
+        }
+
+        // Those still queued a moment ago are now running here; another node's claim would hold its own lease. The
+        // transaction holds the rows, so nothing changes them between the update and this read.
+        var reasons = assignments.ToDictionary(a => a.TaskId, a => a.Reason);
+        var ids = reasons.Keys.ToList();
+        var won = await db.Tasks.AsNoTracking()
+            .Where(t => ids.Contains(t.Id) && t.Status == TaskState.Running && t.LeaseOwner == node)
+            .ToListAsync(cancellationToken);
+        await RowsInsert.ExecuteAsync(db, [.. won.SelectMany(task => new[]
+        {
+            new TaskEvent { TaskId = task.Id, FromStatus = TaskState.Queued, ToStatus = TaskState.Assigned, Reason = reasons[task.Id], OccurredAt = now },
+            new TaskEvent { TaskId = task.Id, FromStatus = TaskState.Assigned, ToStatus = TaskState.Running, Reason = $"started on {node}", OccurredAt = now },
+        })], cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return won.Count == 0 ? [] : await db.Tasks.AsNoTracking().Where(t => won.Contains(t.Id)).ToListAsync(cancellationToken);
+        return won;
     }
 
     public async Task DeferAsync(IReadOnlyList<TaskDeferral> deferrals, CancellationToken cancellationToken)
@@ -199,27 +210,41 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var applied = new List<bool>(outcomes.Count);
+        var finish = new RowsUpdate<TaskItem>(db, t => t.Id, t => t.Status, t => t.ResultJson, t => t.ErrorMessage, t => t.CompletedAt, t => t.NextAttemptAt)
+            .Set(t => t.LeaseOwner, null)
+            .Set(t => t.LeaseExpiresAt, null)
+            .Set(t => t.CancelRequested, false)
+            .Where(t => t.Status, TaskState.Assigned, TaskState.Running)
+            .Where(t => t.LeaseOwner, node);
         foreach (var outcome in outcomes)
         {
-            var terminal = Terminal.Contains(outcome.NextState);
-            var updated = await db.Tasks
-                .Where(t => t.Id == outcome.TaskId && Held.Contains(t.Status) && t.LeaseOwner == node)
-                .ExecuteUpdateAsync(t => t
-                    .SetProperty(x => x.Status, outcome.NextState)
-                    .SetProperty(x => x.ResultJson, outcome.ResultJson)
-                    .SetProperty(x => x.ErrorMessage, outcome.Error)
-                    .SetProperty(x => x.CompletedAt, terminal ? outcome.FinishedAt : null)
-                    .SetProperty(x => x.NextAttemptAt, outcome.RetryAt)
-                    .SetProperty(x => x.LeaseOwner, (string?)null)
-                    .SetProperty(x => x.LeaseExpiresAt, (DateTimeOffset?)null)
-                    .SetProperty(x => x.CancelRequested, false), cancellationToken);
+            finish.Add(outcome.TaskId, outcome.NextState, outcome.ResultJson, outcome.Error, Terminal.Contains(outcome.NextState) ? outcome.FinishedAt : null, outcome.RetryAt);
+        }
+
+        var updated = await finish.ExecuteAsync(cancellationToken);
+        if (updated != outcomes.Count && outcomes.Count > 1)
+        {
+            // Some of these tasks are no longer this node's (cancelled or taken over meanwhile): each on its own
+            // tells which.
+            await transaction.RollbackAsync(cancellationToken);
+            var each = new List<bool>(outcomes.Count);
+            foreach (var outcome in outcomes)
+            {
+                each.AddRange(await FinishAsync([outcome], node, cancellationToken));
+            }
+
+            return each;
+        }
+
+        var applied = updated == outcomes.Count;
+        foreach (var outcome in outcomes)
+        {
             db.AgentExecutions.Add(new AgentExecution
             {
                 AgentId = outcome.AgentId,
                 TaskId = outcome.TaskId,
                 Attempt = outcome.Attempt,
-                Status = updated == 1 ? ExecutionStatus(outcome.NextState) : "superseded",
+                Status = applied ? ExecutionStatus(outcome.NextState) : "superseded",
                 InputJson = outcome.InputJson,
                 OutputJson = outcome.ResultJson,
                 ErrorMessage = outcome.Error,
@@ -227,21 +252,23 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
                 CreatedAt = outcome.StartedAt,
                 CompletedAt = outcome.FinishedAt,
             });
-            if (updated == 1)
+            if (applied && outcome.Webhook is { } webhook)
             {
-                db.TaskEvents.Add(new TaskEvent { TaskId = outcome.TaskId, FromStatus = TaskState.Running, ToStatus = outcome.NextState, Reason = outcome.Reason, OccurredAt = outcome.FinishedAt });
-                if (outcome.Webhook is { } webhook)
-                {
-                    db.WebhookDeliveries.Add(webhook);
-                }
+                db.WebhookDeliveries.Add(webhook);
             }
-
-            applied.Add(updated == 1);
         }
 
         await db.SaveChangesAsync(cancellationToken);
+        if (applied)
+        {
+            await RowsInsert.ExecuteAsync(
+                db,
+                [.. outcomes.Select(o => new TaskEvent { TaskId = o.TaskId, FromStatus = TaskState.Running, ToStatus = o.NextState, Reason = o.Reason, OccurredAt = o.FinishedAt })],
+                cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
-        return applied;
+        return [.. outcomes.Select(_ => applied)];
     }
 
     public async Task<LeaseRenewal> RenewLeasesAsync(IReadOnlyCollection<Guid> taskIds, string node, DateTimeOffset leaseUntil, CancellationToken cancellationToken)

@@ -1,0 +1,92 @@
+using System.Linq.Expressions;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
+
+namespace Sutazai.Persistence;
+
+/// <summary>
+/// One UPDATE for many rows that each get values of their own, guarded by a condition every row must meet:
+/// <c>UPDATE t SET a = v.column2, b = @same, n = n + 1 FROM (VALUES (@key, @a), ...) AS v WHERE t.key = v.column1 AND t.guard IN (...)</c>.
+/// EF's <c>ExecuteUpdate</c> gives every row it matches the same values, so per-row values would otherwise cost a
+/// statement per row, each parsed by the database and each through EF's query pipeline. Values become parameters
+/// through the model's own type mappings (value converters included), so they are stored exactly as EF stores
+/// them. SQLite (3.33 and later) and PostgreSQL both name the columns of a <c>VALUES</c> list <c>column1</c>,
+/// <c>column2</c>, ...
+/// </summary>
+/// <param name="db">The context; the statement joins its current transaction.</param>
+/// <param name="key">The column that picks each row.</param>
+/// <param name="perRow">The columns that take each row's own value, in the order <see cref="Add"/> is given them.</param>
+internal sealed class RowsUpdate<TEntity>(DbContext db, Expression<Func<TEntity, object?>> key, params Expression<Func<TEntity, object?>>[] perRow)
+    where TEntity : class
+{
+    private readonly IEntityType _entity = db.Model.FindEntityType(typeof(TEntity)) ?? throw new InvalidOperationException($"{typeof(TEntity).Name} is not in the model.");
+    private readonly List<(IProperty Property, object? Value)> _same = [];
+    private readonly List<IProperty> _incremented = [];
+    private readonly List<(IProperty Property, object?[] Allowed)> _guards = [];
+    private readonly List<object?[]> _rows = [];
+
+    /// <summary>A value every row gets.</summary>
+    public RowsUpdate<TEntity> Set(Expression<Func<TEntity, object?>> property, object? value)
+    {
+        _same.Add((Property(property), value));
+        return this;
+    }
+
+    /// <summary>A number every row adds one to.</summary>
+    public RowsUpdate<TEntity> Increment(Expression<Func<TEntity, object?>> property)
+    {
+        _incremented.Add(Property(property));
+        return this;
+    }
+
+    /// <summary>Only rows whose value is one of these are updated.</summary>
+    public RowsUpdate<TEntity> Where(Expression<Func<TEntity, object?>> property, params object?[] allowed)
+    {
+        _guards.Add((Property(property), allowed));
+        return this;
+    }
+
+    /// <summary>A row: its key, then its values in the order of the constructor's columns.</summary>
+    public void Add(params object?[] values)
+    {
+        if (values.Length != perRow.Length + 1)
+        {
+            throw new ArgumentException($"A row takes {perRow.Length + 1} values (the key first), not {values.Length}.", nameof(values));
+        }
+
+        _rows.Add(values);
+    }
+
+    /// <returns>How many rows were updated.</returns>
+    public async Task<int> ExecuteAsync(CancellationToken cancellationToken)
+    {
+        if (_rows.Count == 0)
+        {
+            return 0;
+        }
+
+        using var sql = new RowsSql(db, _entity);
+        var columns = perRow.Select(Property).Prepend(Property(key)).ToList();
+        var text = new StringBuilder($"UPDATE {sql.Table} SET ");
+        text.AppendJoin(", ", columns.Skip(1).Select((c, i) => $"{sql.Column(c)} = v.column{i + 2}")
+            .Concat(_same.Select(s => $"{sql.Column(s.Property)} = {sql.Parameter(s.Property, s.Value)}"))
+            .Concat(_incremented.Select(p => $"{sql.Column(p)} = {sql.Column(p)} + 1")));
+        text.Append(" FROM (VALUES ");
+        text.AppendJoin(", ", _rows.Select(row => $"({string.Join(", ", row.Select((value, i) => sql.Parameter(columns[i], value)))})"));
+        text.Append($") AS v WHERE {sql.Table}.{sql.Column(columns[0])} = v.column1");
+        foreach (var (property, allowed) in _guards)
+        {
+            text.Append($" AND {sql.Table}.{sql.Column(property)} IN ({string.Join(", ", allowed.Select(a => sql.Parameter(property, a)))})");
+        }
+
+        return await db.Database.ExecuteSqlRawAsync(text.ToString(), sql.Parameters, cancellationToken);
+    }
+
+    private IProperty Property(Expression<Func<TEntity, object?>> selector)
+    {
+        var body = selector.Body is UnaryExpression { NodeType: ExpressionType.Convert } convert ? convert.Operand : selector.Body;
+        var name = body is MemberExpression member ? member.Member.Name : throw new ArgumentException($"{selector} does not name a property.", nameof(selector));
+        return _entity.FindProperty(name) ?? throw new ArgumentException($"{typeof(TEntity).Name}.{name} is not a mapped property.", nameof(selector));
+    }
+}
