@@ -237,34 +237,27 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
         }
 
         var applied = updated == outcomes.Count;
-        foreach (var outcome in outcomes)
+        await RowsInsert.ExecuteAsync(db, [.. outcomes.Select(outcome => new AgentExecution
         {
-            db.AgentExecutions.Add(new AgentExecution
-            {
-                AgentId = outcome.AgentId,
-                TaskId = outcome.TaskId,
-                Attempt = outcome.Attempt,
-                Status = applied ? ExecutionStatus(outcome.NextState) : "superseded",
-                InputJson = outcome.InputJson,
-                OutputJson = outcome.ResultJson,
-                ErrorMessage = outcome.Error,
-                ExecutionTimeMs = (outcome.FinishedAt - outcome.StartedAt).TotalMilliseconds,
-                CreatedAt = outcome.StartedAt,
-                CompletedAt = outcome.FinishedAt,
-            });
-            if (applied && outcome.Webhook is { } webhook)
-            {
-                db.WebhookDeliveries.Add(webhook);
-            }
-        }
-
-        await db.SaveChangesAsync(cancellationToken);
+            AgentId = outcome.AgentId,
+            TaskId = outcome.TaskId,
+            Attempt = outcome.Attempt,
+            Status = applied ? ExecutionStatus(outcome.NextState) : "superseded",
+            InputJson = outcome.InputJson,
+            OutputJson = outcome.ResultJson,
+            ErrorMessage = outcome.Error,
+            ExecutionTimeMs = (outcome.FinishedAt - outcome.StartedAt).TotalMilliseconds,
+            CreatedAt = outcome.StartedAt,
+            CompletedAt = outcome.FinishedAt,
+        })], cancellationToken);
         if (applied)
         {
             await RowsInsert.ExecuteAsync(
                 db,
                 [.. outcomes.Select(o => new TaskEvent { TaskId = o.TaskId, FromStatus = TaskState.Running, ToStatus = o.NextState, Reason = o.Reason, OccurredAt = o.FinishedAt })],
                 cancellationToken);
+            db.WebhookDeliveries.AddRange(outcomes.Select(o => o.Webhook).OfType<WebhookDelivery>());
+            await db.SaveChangesAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
