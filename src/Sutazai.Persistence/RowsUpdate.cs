@@ -6,13 +6,14 @@ using Microsoft.EntityFrameworkCore.Metadata;
 namespace Sutazai.Persistence;
 
 /// <summary>
-/// One UPDATE for many rows that each get values of their own, guarded by a condition every row must meet:
-/// <c>UPDATE t SET a = v.column2, b = @same, n = n + 1 FROM (VALUES (@key, @a), ...) AS v WHERE t.key = v.column1 AND t.guard IN (...)</c>.
-/// EF's <c>ExecuteUpdate</c> gives every row it matches the same values, so per-row values would otherwise cost a
-/// statement per row, each parsed by the database and each through EF's query pipeline. Values become parameters
-/// through the model's own type mappings (value converters included), so they are stored exactly as EF stores
-/// them. SQLite (3.33 and later) and PostgreSQL both name the columns of a <c>VALUES</c> list <c>column1</c>,
-/// <c>column2</c>, ...
+/// Updates of many rows that each get values of their own, guarded by a condition every row must meet, sent as one
+/// command: <c>UPDATE t SET a = @a0, b = @same, n = n + 1 WHERE key = @k0 AND guard IN (...); UPDATE ...</c>.
+/// EF's <c>ExecuteUpdate</c> gives every row it matches the same values, so per-row values would otherwise take
+/// a trip through EF's query pipeline (expression trees, funcletizing, cache lookup) and a command each; that was
+/// the largest cost of claiming and finishing tasks. A statement per row (rather than one joined to a
+/// <c>VALUES</c> list) keeps each a primary-key lookup: PostgreSQL's planner, when its statistics say few
+/// tasks are queued, would otherwise scan the guard's index instead. Values become parameters through the
+/// model's own type mappings (value converters included), so they are stored exactly as EF stores them.
 /// </summary>
 /// <param name="db">The context; the statement joins its current transaction.</param>
 /// <param name="key">The column that picks each row.</param>
@@ -67,17 +68,17 @@ internal sealed class RowsUpdate<TEntity>(DbContext db, Expression<Func<TEntity,
         }
 
         using var sql = new RowsSql(db, _entity);
+        // Values every row shares, and the guard, are parameters once for all statements.
         var columns = perRow.Select(Property).Prepend(Property(key)).ToList();
-        var text = new StringBuilder($"UPDATE {sql.Table} SET ");
-        text.AppendJoin(", ", columns.Skip(1).Select((c, i) => $"{sql.Column(c)} = v.column{i + 2}")
-            .Concat(_same.Select(s => $"{sql.Column(s.Property)} = {sql.Parameter(s.Property, s.Value)}"))
-            .Concat(_incremented.Select(p => $"{sql.Column(p)} = {sql.Column(p)} + 1")));
-        text.Append(" FROM (VALUES ");
-        text.AppendJoin(", ", _rows.Select(row => $"({string.Join(", ", row.Select((value, i) => sql.Parameter(columns[i], value)))})"));
-        text.Append($") AS v WHERE {sql.Table}.{sql.Column(columns[0])} = v.column1");
-        foreach (var (property, allowed) in _guards)
+        var shared = string.Concat(
+            _same.Select(s => $", {sql.Column(s.Property)} = {sql.Parameter(s.Property, s.Value)}")
+                .Concat(_incremented.Select(p => $", {sql.Column(p)} = {sql.Column(p)} + 1")));
+        var guard = string.Concat(_guards.Select(g => $" AND {sql.Column(g.Property)} IN ({string.Join(", ", g.Allowed.Select(a => sql.Parameter(g.Property, a)))})"));
+        var text = new StringBuilder();
+        foreach (var row in _rows)
         {
-            text.Append($" AND {sql.Table}.{sql.Column(property)} IN ({string.Join(", ", allowed.Select(a => sql.Parameter(property, a)))})");
+            var values = columns.Skip(1).Select((c, i) => $"{sql.Column(c)} = {sql.Parameter(c, row[i + 1])}");
+            text.Append($"UPDATE {sql.Table} SET {string.Join(", ", values)}{shared} WHERE {sql.Column(columns[0])} = {sql.Parameter(columns[0], row[0])}{guard};\n");
         }
 
         return await db.Database.ExecuteSqlRawAsync(text.ToString(), sql.Parameters, cancellationToken);
