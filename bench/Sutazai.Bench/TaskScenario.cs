@@ -19,7 +19,7 @@ internal static class TaskScenario
     {
         var concurrency = new Option<int>("--concurrency") { Description = "Clients creating tasks at once", DefaultValueFactory = _ => 32 };
         var seconds = new Option<int>("--seconds") { Description = "Seconds of task creation under load", DefaultValueFactory = _ => 10 };
-        var warmup = new Option<int>("--warmup-seconds") { Description = "Seconds of the same load before measuring; the JIT's tiering settles after about 20 s of it", DefaultValueFactory = _ => 20 };
+        var warmup = new Option<int>("--warmup-seconds") { Description = "Seconds of the same load before measuring; the JIT's tiering settles about 30 s after start", DefaultValueFactory = _ => 30 };
         var samples = new Option<int>("--latency-samples") { Description = "Tasks run one at a time for dispatch latency", DefaultValueFactory = _ => 300 };
         var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string; SQLite when absent" };
         var hangfire = new Option<bool>("--hangfire") { Description = "Run Hangfire side by side", DefaultValueFactory = _ => true };
