@@ -32,12 +32,14 @@ internal sealed class RowsSql : IDisposable
 
     public string Column(IProperty property) => _sql.DelimitIdentifier(property.GetColumnName(_table)!);
 
-    /// <summary>Adds a parameter holding the value as the property stores it; returns its placeholder.</summary>
+    /// <summary>Adds a parameter holding the value as the property stores it.</summary>
+    /// <returns>How the statement refers to the parameter, for example <c>@r3</c>.</returns>
     public string Parameter(IProperty property, object? value)
     {
         var name = $"r{_parameters.Count}";
         _parameters.Add(property.GetRelationalTypeMapping().CreateParameter(_factory, name, value, property.IsNullable));
-        return _sql.GenerateParameterNamePlaceholder(name);
+        var reference = _sql.GenerateParameterNamePlaceholder(name);
+        return reference;
     }
 
     public void Dispose() => _factory.Dispose();
