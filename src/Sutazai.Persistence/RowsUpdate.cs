@@ -10,7 +10,8 @@ namespace Sutazai.Persistence;
 /// command: <c>UPDATE t SET a = @a0, b = @same, n = n + 1 WHERE key = @k0 AND guard IN (...); UPDATE ...</c>.
 /// EF's <c>ExecuteUpdate</c> gives every row it matches the same values, so per-row values would otherwise take
 /// a trip through EF's query pipeline (expression trees, funcletizing, cache lookup) and a command each; that was
-/// the largest cost of claiming and finishing tasks. A statement per row (rather than one joined to a
+/// the largest cost of claiming and finishing tasks (on SQLite the statement is prepared once and stepped per row,
+/// see <see cref="RowsSql"/>). A statement per row (rather than one joined to a
 /// <c>VALUES</c> list) keeps each a primary-key lookup: PostgreSQL's planner, when its statistics say few
 /// tasks are queued, would otherwise scan the guard's index instead. Values become parameters through the
 /// model's own type mappings (value converters included), so they are stored exactly as EF stores them.
@@ -68,17 +69,24 @@ internal sealed class RowsUpdate<TEntity>(DbContext db, Expression<Func<TEntity,
         }
 
         using var sql = new RowsSql(db, _entity);
-        // Values every row shares, and the guard, are parameters once for all statements.
         var columns = perRow.Select(Property).Prepend(Property(key)).ToList();
-        var shared = string.Concat(
-            _same.Select(s => $", {sql.Column(s.Property)} = {sql.Parameter(s.Property, s.Value)}")
-                .Concat(_incremented.Select(p => $", {sql.Column(p)} = {sql.Column(p)} + 1")));
-        var guard = string.Concat(_guards.Select(g => $" AND {sql.Column(g.Property)} IN ({string.Join(", ", g.Allowed.Select(a => sql.Parameter(g.Property, a)))})"));
+        string Statement(object?[] row)
+        {
+            var values = columns.Skip(1).Select((c, i) => $"{sql.Column(c)} = {sql.Parameter(c, row[i + 1])}");
+            var shared = _same.Select(s => $"{sql.Column(s.Property)} = {sql.Parameter(s.Property, s.Value)}").Concat(_incremented.Select(p => $"{sql.Column(p)} = {sql.Column(p)} + 1"));
+            var guard = string.Concat(_guards.Select(g => $" AND {sql.Column(g.Property)} IN ({string.Join(", ", g.Allowed.Select(a => sql.Parameter(g.Property, a)))})"));
+            return $"UPDATE {sql.Table} SET {string.Join(", ", values.Concat(shared))} WHERE {sql.Column(columns[0])} = {sql.Parameter(columns[0], row[0])}{guard};";
+        }
+
+        if (db.Database.IsSqlite())
+        {
+            return await sql.ExecuteEachAsync(_rows, Statement, cancellationToken);
+        }
+
         var text = new StringBuilder();
         foreach (var row in _rows)
         {
-            var values = columns.Skip(1).Select((c, i) => $"{sql.Column(c)} = {sql.Parameter(c, row[i + 1])}");
-            text.Append($"UPDATE {sql.Table} SET {string.Join(", ", values)}{shared} WHERE {sql.Column(columns[0])} = {sql.Parameter(columns[0], row[0])}{guard};\n");
+            text.AppendLine(Statement(row));
         }
 
         return await db.Database.ExecuteSqlRawAsync(text.ToString(), sql.Parameters, cancellationToken);
