@@ -27,14 +27,15 @@ internal static class GatewayScenario
         var concurrency = new Option<int>("--concurrency") { Description = "Concurrent clients", DefaultValueFactory = _ => 32 };
         var seconds = new Option<int>("--seconds") { Description = "Measured seconds per case", DefaultValueFactory = _ => 10 };
         var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string; SQLite when absent" };
-        var only = new Option<string?>("--only") { Description = "Run one case for a while (to profile it): direct, sdk, through or cached" };
-        var command = new Command("gateway", "Latency SutazAI's model gateway adds over a fast backend, and cache-hit latency.") { concurrency, seconds, postgres, only };
+        var warmup = new Option<int>("--warmup-seconds") { Description = "Seconds of calls through SutazAI before measuring; the JIT's tiering settles about 30 s after start", DefaultValueFactory = _ => 30 };
+        var only = new Option<string?>("--only") { Description = "Run one case for a while (to profile it): direct, through or cached" };
+        var command = new Command("gateway", "Latency SutazAI's model gateway adds over a fast backend, and cache-hit latency.") { concurrency, seconds, warmup, postgres, only };
         command.SetAction((parse, cancellationToken) =>
-            RunAsync(parse.GetValue(concurrency), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(postgres), parse.GetValue(only), cancellationToken));
+            RunAsync(parse.GetValue(concurrency), TimeSpan.FromSeconds(parse.GetValue(seconds)), TimeSpan.FromSeconds(parse.GetValue(warmup)), parse.GetValue(postgres), parse.GetValue(only), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(int concurrency, TimeSpan duration, string? postgres, string? only, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(int concurrency, TimeSpan duration, TimeSpan warmup, string? postgres, string? only, CancellationToken cancellationToken)
     {
         await using var backend = await FastBackend.StartAsync(cancellationToken);
         await using var server = await ServerUnderTest.StartAsync(postgres, cancellationToken, new Dictionary<string, string>
@@ -72,6 +73,9 @@ internal static class GatewayScenario
             return response.StatusCode == HttpStatusCode.OK;
         };
 
+        // Both of SutazAI's paths, until the JIT has compiled them for good; each case then warms up for 3 s more.
+        await LoadRun.RunAsync(concurrency, TimeSpan.Zero, warmup / 2, Send(server.Address, false), cancellationToken);
+        await LoadRun.RunAsync(concurrency, TimeSpan.Zero, warmup / 2, Send(server.Address, true), cancellationToken);
         Console.WriteLine($"{"case",-32} {"storage",-11} {"clients",7} {"requests",9} {"req/s",9} {"p50 ms",8} {"p99 ms",8} {"errors",7}");
         if (only is not null)
         {

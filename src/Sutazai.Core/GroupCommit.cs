@@ -7,6 +7,11 @@ namespace Sutazai.Core;
 /// gather, and each is stored in one transaction. Every caller still waits until its own item is stored (or
 /// hears why it was not), so nothing is acknowledged before it is durable. A batch that fails is stored again
 /// item by item, so one bad item does not take the others with it.
+/// <para>
+/// Records too frequent to wait for one by one (a model call's usage and audit rows) can be written behind
+/// instead (<see cref="CommitBehindAsync"/>): the caller goes on at once, and readers that need them call
+/// <see cref="FlushAsync"/> first.
+/// </para>
 /// </summary>
 public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable, IDisposable
 {
@@ -16,6 +21,13 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable, IDisposable
     private readonly Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> _commit;
     private readonly int _maxBatch;
     private readonly Task _writer;
+    private readonly Lock _gate = new();
+
+    /// <summary>The last item queued: once it is stored (or has failed), so is every item queued before it.</summary>
+    private Task _tail = Task.CompletedTask;
+
+    /// <summary>Items queued by <see cref="CommitBehindAsync"/> and not yet stored.</summary>
+    private int _behind;
 
     /// <param name="commit">Stores a batch in one transaction and returns a result per item, in order.</param>
     public GroupCommit(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> commit, int maxBatch = 256)
@@ -28,12 +40,57 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable, IDisposable
     public Task<TResult> CommitAsync(TItem item)
     {
         var done = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_queue.Writer.TryWrite((item, done)))
+        lock (_gate)
         {
-            done.SetException(new ObjectDisposedException(nameof(GroupCommit<TItem, TResult>)));
+            if (!_queue.Writer.TryWrite((item, done)))
+            {
+                done.SetException(new ObjectDisposedException(nameof(GroupCommit<TItem, TResult>)));
+            }
+
+            _tail = done.Task;
         }
 
         return done.Task;
+    }
+
+    /// <summary>
+    /// Queues the item and returns without waiting for it to be stored, while fewer than <paramref name="limit"/>
+    /// items written this way are waiting; past that it waits for its own, so a store that falls behind slows its
+    /// callers down instead of filling memory. An item that cannot be stored is reported to <paramref name="failed"/>.
+    /// </summary>
+    public async ValueTask CommitBehindAsync(TItem item, int limit, Action<TItem, Exception> failed)
+    {
+        var stored = CommitAsync(item);
+        var waiting = Interlocked.Increment(ref _behind);
+        _ = stored.ContinueWith(
+            (task, _) =>
+            {
+                Interlocked.Decrement(ref _behind);
+                if (task.Exception is { } e)
+                {
+                    failed(item, e.InnerException ?? e);
+                }
+            },
+            null,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        if (waiting > limit)
+        {
+            await ((Task)stored).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>Waits until every item queued before now is stored, or has failed.</summary>
+    public async Task FlushAsync()
+    {
+        Task tail;
+        lock (_gate)
+        {
+            tail = _tail;
+        }
+
+        await tail.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     private async Task WriteAsync()

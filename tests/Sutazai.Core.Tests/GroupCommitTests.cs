@@ -39,4 +39,47 @@ public sealed class GroupCommitTests
         Assert.Contains(batches, b => b.SequenceEqual([1, -1, 2]));
         Assert.Contains(batches, b => b.SequenceEqual([2]));
     }
+
+    [Fact]
+    public async Task Items_written_behind_do_not_wait_until_too_many_wait_and_a_flush_waits_for_all_of_them()
+    {
+        var held = new TaskCompletionSource();
+        var stored = new List<int>();
+        var lost = new TaskCompletionSource<(int Item, string Why)>();
+        await using var commits = new GroupCommit<int, bool>(async (items, _) =>
+        {
+            await held.Task;
+            if (items.Contains(-1))
+            {
+                throw new InvalidOperationException("-1 cannot be stored");
+            }
+
+            lock (stored)
+            {
+                stored.AddRange(items);
+            }
+
+            return [.. items.Select(_ => true)];
+        });
+
+        void Lost(int item, Exception e) => lost.SetResult((item, e.Message));
+
+        // Nothing is stored while the store is held, yet the first three return at once.
+        foreach (var item in new[] { 1, -1, 2 })
+        {
+            Assert.True(commits.CommitBehindAsync(item, limit: 3, Lost).AsTask().IsCompleted);
+        }
+
+        var fourth = commits.CommitBehindAsync(4, limit: 3, Lost).AsTask();
+        var flushed = commits.FlushAsync();
+        Assert.False(fourth.IsCompleted);
+        Assert.False(flushed.IsCompleted);
+        Assert.Empty(stored);
+
+        held.SetResult();
+        await fourth.WaitAsync(Cancellation);
+        await flushed.WaitAsync(Cancellation);
+        Assert.Equal([1, 2, 4], stored.Order());
+        Assert.Equal((-1, "-1 cannot be stored"), await lost.Task.WaitAsync(Cancellation));
+    }
 }

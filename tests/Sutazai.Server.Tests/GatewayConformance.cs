@@ -158,10 +158,16 @@ public abstract class GatewayConformance<TStore>(GatewayFixture<TStore> fixture)
         Assert.Equal(HttpStatusCode.BadRequest, wrongShape.StatusCode);
         Assert.Contains("input", await wrongShape.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
 
-        await using var db = fixture.Database();
+        await using var db = await fixture.DatabaseWithRecordsAsync();
         var recorded = await db.ChatHistory.AsNoTracking().SingleAsync(c => c.UserId == user.Id, Cancellation);
         Assert.Equal(("embed", "a cat sat", answer.GetProperty("prompt_tokens").GetInt32()), (recorded.Operation, recorded.Message, recorded.PromptTokens));
         Assert.True(recorded.PromptTokens > 3);
+
+        // Model calls are audited behind their answers; the audit API still shows every one made before it was asked.
+        using var admin = await fixture.Api.AdminAsync();
+        var audited = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/audit?action=model.embed&actor={user.Username}", Cancellation);
+        var outcomes = audited.GetProperty("items").EnumerateArray().Select(e => (e.GetProperty("outcome").GetString(), e.GetProperty("details").GetProperty("status").GetInt32())).Order().ToList();
+        Assert.Equal([("failure", 400), ("failure", 400), ("success", 200)], outcomes);
     }
 
     [Fact]

@@ -127,7 +127,7 @@ public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixtur
         Assert.Equal(HttpStatusCode.BadRequest, wrongAction.StatusCode);
         Assert.Contains("Known actions: run.", await wrongAction.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
 
-        await using var db = fixture.Database();
+        await using var db = await fixture.DatabaseWithRecordsAsync();
         var taskId = first.GetProperty("id").GetGuid();
         var call = await db.ChatHistory.AsNoTracking().SingleAsync(c => c.TaskId == taskId, Cancellation);
         Assert.Equal((name, user.Id, "tiny", "the sea at night"), (call.AgentUsed, call.UserId, call.Model, call.Message));
@@ -326,7 +326,7 @@ public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixtur
         // A NUL the model produced arrives as U+FFFD, so the answer could be stored on every store.
         Assert.Equal("before\uFFFDafter", nul.GetProperty("response").GetString());
 
-        await using var db = fixture.Database();
+        await using var db = await fixture.DatabaseWithRecordsAsync();
         var recorded = await db.ChatHistory.AsNoTracking().Where(c => c.UserId == user.Id).Select(c => new { c.AgentUsed, c.Operation, c.TaskId }).ToListAsync(Cancellation);
         Assert.Equal(5, recorded.Count);
         Assert.All(recorded, r => Assert.Equal((Specialist, true), (r.AgentUsed, r.TaskId is not null)));
@@ -410,7 +410,7 @@ public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixtur
         Assert.Equal("completed", continued.GetProperty("status").GetString());
         Assert.Equal(["last"], continued.GetProperty("result").GetProperty("failed_steps").EnumerateArray().Select(f => f.GetString()).ToList());
 
-        await using var db = fixture.Database();
+        await using var db = await fixture.DatabaseWithRecordsAsync();
         var taskId = run.GetProperty("id").GetGuid();
         var calls = await db.ChatHistory.AsNoTracking().Where(c => c.TaskId == taskId).Select(c => new { c.AgentUsed, c.Operation, c.UserId }).ToListAsync(Cancellation);
         Assert.All(calls, c => Assert.Equal((Orchestrator, user.Id), (c.AgentUsed, c.UserId)));
@@ -446,7 +446,7 @@ public abstract class LlmAgentConformance<TStore>(LlmAgentFixture<TStore> fixtur
         Assert.InRange(ratio, double.Epsilon, 1);
         Assert.True(cachedAnswers >= 1);
         Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
-        await using var db = fixture.Database();
+        await using var db = await fixture.DatabaseWithRecordsAsync();
         var tinyCalls = await db.ChatHistory.CountAsync(c => c.Model == "tiny", Cancellation);
         Assert.Contains($"ai_model_requests_total{{model=\"tiny\"}} {tinyCalls}\n", exported, StringComparison.Ordinal);
         Assert.Contains("ai_agent_up{agent=\"ai-metrics-exporter\"} 1\n", exported, StringComparison.Ordinal);

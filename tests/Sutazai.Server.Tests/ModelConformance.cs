@@ -44,7 +44,7 @@ public abstract class ModelConformance<TStore>(ModelFixture<TStore> fixture) : I
         Assert.Equal("length", answer.GetProperty("finish_reason").GetString());
         Assert.NotEqual(answer.GetProperty("response").GetString(), otherAnswer.GetProperty("response").GetString());
 
-        await using var db = fixture.Database();
+        await using var db = await fixture.DatabaseWithRecordsAsync();
         var recorded = await db.ChatHistory.AsNoTracking().Where(c => c.UserId == user.Id).OrderBy(c => c.CreatedAt).ToListAsync(Cancellation);
         Assert.Equal(2, recorded.Count);
         Assert.Equal(("hello model", answer.GetProperty("response").GetString(), "tiny", "llamacpp", prompt, 10),
@@ -72,7 +72,7 @@ public abstract class ModelConformance<TStore>(ModelFixture<TStore> fixture) : I
         // One hit (the repeat); two misses (the first and the one with another limit); the random one is never looked up.
         Assert.Equal(1, after.GetProperty("hits").GetInt64() - before.GetProperty("hits").GetInt64());
         Assert.Equal(2, after.GetProperty("misses").GetInt64() - before.GetProperty("misses").GetInt64());
-        await using var db = fixture.Database();
+        await using var db = await fixture.DatabaseWithRecordsAsync();
         Assert.Equal(4, await db.ChatHistory.CountAsync(c => c.UserId == user.Id && c.Message == prompt, Cancellation));
     }
 

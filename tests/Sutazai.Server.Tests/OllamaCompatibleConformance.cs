@@ -50,7 +50,7 @@ public abstract class OllamaCompatibleConformance<TStore>(ModelFixture<TStore> f
         Assert.True(done.PromptEvalCount > 0);
         Assert.Equal(ourVectors.GetProperty("embeddings")[1].EnumerateArray().Select(x => x.GetSingle()).ToArray(), vectors[1].Vector.ToArray());
 
-        await using var db = fixture.Database();
+        await using var db = await fixture.DatabaseWithRecordsAsync();
         Assert.Equal(4, await db.ChatHistory.CountAsync(c => c.ApiKeyId == keyId, Cancellation));
     }
 

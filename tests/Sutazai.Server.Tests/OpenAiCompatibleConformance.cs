@@ -49,7 +49,7 @@ public abstract class OpenAiCompatibleConformance<TStore>(ModelFixture<TStore> f
         Assert.Contains("tiny", models);
         Assert.DoesNotContain("missing", models);
 
-        await using var db = fixture.Database();
+        await using var db = await fixture.DatabaseWithRecordsAsync();
         var keyId = key.GetProperty("api_key").GetProperty("id").GetGuid();
         Assert.Equal(2, await db.ChatHistory.CountAsync(c => c.ApiKeyId == keyId, Cancellation));
     }

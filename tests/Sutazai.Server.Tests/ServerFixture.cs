@@ -1,6 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Sutazai.Core.Chat;
 using Sutazai.Persistence;
+using Sutazai.Server.Audit;
 using Sutazai.Testing;
 
 namespace Sutazai.Server.Tests;
@@ -33,4 +35,12 @@ public class ServerFixture<TStore> : IAsyncLifetime
 
     /// <summary>A context on the server's own store, to check what was persisted.</summary>
     public SutazaiDbContext Database() => Factory.Services.GetRequiredService<IDbContextFactory<SutazaiDbContext>>().CreateDbContext();
+
+    /// <summary>A context on the server's store once the records written behind answers (usage, model-call audit entries) are stored.</summary>
+    public async Task<SutazaiDbContext> DatabaseWithRecordsAsync()
+    {
+        await Factory.Services.GetRequiredService<IChatHistoryStore>().FlushAsync();
+        await Factory.Services.GetRequiredService<AuditLog>().FlushAsync();
+        return Database();
+    }
 }

@@ -3,7 +3,15 @@ namespace Sutazai.Core.Chat;
 /// <summary>Where every model call is recorded: who asked, what, what came back, tokens and time.</summary>
 public interface IChatHistoryStore
 {
-    Task AddAsync(ChatHistoryEntry entry, CancellationToken cancellationToken);
+    /// <summary>
+    /// Records a call behind its answer: returns once the record is queued (it is stored a moment later, with
+    /// others made at the same time), and waits only when the store has fallen far behind. A record that cannot be
+    /// stored is logged as critical. Readers here see every record made before they asked.
+    /// </summary>
+    ValueTask RecordAsync(ChatHistoryEntry entry);
+
+    /// <summary>Waits until every record made before now is stored.</summary>
+    Task FlushAsync();
 
     /// <summary>Calls, tokens and time summed per group, busiest first.</summary>
     Task<IReadOnlyList<UsageRow>> UsageAsync(UsageQuery query, CancellationToken cancellationToken);

@@ -240,10 +240,10 @@ public sealed class ModelGateway(
         return new EmbedResult(model, backend.Name, [.. embeddings.Select(e => e.Vector)], tokens, time.GetElapsedTime(started));
     }
 
-    private Task RecordAsync(ModelCaller caller, string operation, string model, string backend, string message, string response, UsageDetails? usage, long started, bool cached = false)
+    private ValueTask RecordAsync(ModelCaller caller, string operation, string model, string backend, string message, string response, UsageDetails? usage, long started, bool cached = false)
     {
         Metrics.Answered(operation, model, backend, cached, usage?.InputTokenCount ?? 0, usage?.OutputTokenCount ?? 0, time.GetElapsedTime(started));
-        return history.AddAsync(
+        return history.RecordAsync(
             new ChatHistoryEntry
             {
                 UserId = caller.UserId,
@@ -259,8 +259,7 @@ public sealed class ModelGateway(
                 CompletionTokens = (int)(usage?.OutputTokenCount ?? 0),
                 ResponseTimeMs = time.GetElapsedTime(started).TotalMilliseconds,
                 CreatedAt = time.GetUtcNow(),
-            },
-            CancellationToken.None);
+            });
     }
 
     /// <summary>Opens the stream on the model or, when its backend fails, on the first fallback that answers.</summary>

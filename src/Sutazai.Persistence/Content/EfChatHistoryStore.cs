@@ -1,22 +1,32 @@
 using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Sutazai.Core;
 using Sutazai.Core.Chat;
 
 namespace Sutazai.Persistence.Content;
 
-/// <summary>Usage records; those written at the same moment share one transaction, and each caller waits until its own is stored.</summary>
-public sealed class EfChatHistoryStore(IDbContextFactory<SutazaiDbContext> contexts) : IChatHistoryStore, IAsyncDisposable, IDisposable
+/// <summary>
+/// Usage records, written behind each call's answer: those made at the same moment are stored with one INSERT in
+/// one transaction, and a reader first waits for every record made before it asked.
+/// </summary>
+public sealed partial class EfChatHistoryStore(IDbContextFactory<SutazaiDbContext> contexts, ILogger<EfChatHistoryStore> logger)
+    : IChatHistoryStore, IAsyncDisposable, IDisposable
 {
+    /// <summary>Records waiting to be stored before a caller waits for its own.</summary>
+    private const int MaxBehind = 1000;
+
     private readonly GroupCommit<ChatHistoryEntry, bool> _writes = new(async (entries, cancellationToken) =>
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        db.ChatHistory.AddRange(entries);
-        await db.SaveChangesAsync(cancellationToken);
+        await RowsInsert.ExecuteAsync(db, entries, cancellationToken);
         return [.. entries.Select(_ => true)];
     });
 
-    public Task AddAsync(ChatHistoryEntry entry, CancellationToken cancellationToken) => _writes.CommitAsync(entry);
+    public ValueTask RecordAsync(ChatHistoryEntry entry) =>
+        _writes.CommitBehindAsync(entry, MaxBehind, (lost, e) => LogRecordLost(e, lost.Id, lost.Model, lost.Operation));
+
+    public Task FlushAsync() => _writes.FlushAsync();
 
     public ValueTask DisposeAsync() => _writes.DisposeAsync();
 
@@ -24,6 +34,7 @@ public sealed class EfChatHistoryStore(IDbContextFactory<SutazaiDbContext> conte
 
     public async Task<IReadOnlyList<UsageRow>> UsageAsync(UsageQuery query, CancellationToken cancellationToken)
     {
+        await FlushAsync();
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var calls = db.ChatHistory.AsNoTracking();
         if (query.From is { } from)
@@ -75,4 +86,7 @@ public sealed class EfChatHistoryStore(IDbContextFactory<SutazaiDbContext> conte
             .ToListAsync(cancellationToken);
         return [.. sums.Select(s => new UsageRow(show(s.Key), s.Calls, s.Prompt, s.Completion, s.Average, s.Max)).OrderByDescending(r => r.Calls).ThenBy(r => r.Key, StringComparer.Ordinal)];
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Could not store the usage record {Id} of a {Operation} call to {Model}")]
+    private partial void LogRecordLost(Exception exception, Guid id, string model, string operation);
 }

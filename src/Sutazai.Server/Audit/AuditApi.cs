@@ -25,8 +25,11 @@ public static class AuditApi
         [AsParameters] PageQuery page,
         [AsParameters] AuditQuery filter,
         SutazaiDbContext db,
+        AuditLog audit,
         CancellationToken cancellationToken)
     {
+        // Entries written behind their responses (model calls) are stored before they are looked for.
+        await audit.FlushAsync();
         var query = db.AuditLog.AsNoTracking();
         if (filter.Action is { Length: > 0 } action)
         {

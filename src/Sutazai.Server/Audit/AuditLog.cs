@@ -10,17 +10,23 @@ namespace Sutazai.Server.Audit;
 
 /// <summary>
 /// Writes audit entries in their own unit of work, so a failing request cannot take its record with it. Entries
-/// written at the same moment share one transaction; each writer still waits until its entry is stored.
+/// written at the same moment share one INSERT in one transaction; each writer waits until its entry is stored,
+/// except for entries written behind (<see cref="RecordBehindAsync"/>). Readers call <see cref="FlushAsync"/> first.
 /// </summary>
 public sealed partial class AuditLog(IDbContextFactory<SutazaiDbContext> contexts, TimeProvider time, ILogger<AuditLog> logger) : IAuditSink, IAsyncDisposable, IDisposable
 {
+    /// <summary>Entries written behind that may wait to be stored before a writer waits for its own.</summary>
+    private const int MaxBehind = 1000;
+
     private readonly GroupCommit<AuditEntry, bool> _writes = new(async (entries, cancellationToken) =>
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        db.AuditLog.AddRange(entries);
-        await db.SaveChangesAsync(cancellationToken);
+        await RowsInsert.ExecuteAsync(db, entries, cancellationToken);
         return [.. entries.Select(_ => true)];
     });
+
+    /// <summary>Waits until every entry recorded before now is stored.</summary>
+    public Task FlushAsync() => _writes.FlushAsync();
 
     public ValueTask DisposeAsync() => _writes.DisposeAsync();
 
@@ -38,12 +44,22 @@ public sealed partial class AuditLog(IDbContextFactory<SutazaiDbContext> context
         await SaveAsync(entry);
     }
 
-    public async Task RecordAsync(HttpContext context, AuditEvent auditEvent, CancellationToken cancellationToken = default)
+    public Task RecordAsync(HttpContext context, AuditEvent auditEvent, CancellationToken cancellationToken = default) => SaveAsync(Entry(context, auditEvent));
+
+    /// <summary>
+    /// Records an entry without waiting for it to be stored (it is, a moment later, with the others made then),
+    /// unless the log has fallen far behind; an entry that cannot be stored is logged as critical. For requests
+    /// made so often that waiting for each entry would be much of their time.
+    /// </summary>
+    public ValueTask RecordBehindAsync(HttpContext context, AuditEvent auditEvent) =>
+        _writes.CommitBehindAsync(Entry(context, auditEvent), MaxBehind, (lost, e) => LogAuditWriteFailed(e, lost.Action, lost.Outcome));
+
+    private AuditEntry Entry(HttpContext context, AuditEvent auditEvent)
     {
         var principal = context.User;
         var signedIn = principal.Identity?.IsAuthenticated == true;
         var client = ClientInfo.From(context);
-        var entry = new AuditEntry
+        return new AuditEntry
         {
             OccurredAt = time.GetUtcNow(),
             ActorUserId = auditEvent.ActorUserId ?? (signedIn ? principal.UserId() : null),
@@ -58,8 +74,6 @@ public sealed partial class AuditLog(IDbContextFactory<SutazaiDbContext> context
             DetailsJson = auditEvent.Details is null ? null : JsonSerializer.Serialize(auditEvent.Details),
             TraceId = Activity.Current?.TraceId.ToHexString() ?? context.TraceIdentifier,
         };
-
-        await SaveAsync(entry);
     }
 
     private async Task SaveAsync(AuditEntry entry)

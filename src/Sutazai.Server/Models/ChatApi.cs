@@ -23,13 +23,13 @@ public static class ChatApi
     public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
     {
         var chat = app.MapGroup("/api/v1/chat").WithTags("Models");
-        chat.MapPost("/", ChatAsync).RequirePermission(Permissions.ModelUse).Audited("model.chat", "model")
+        chat.MapPost("/", ChatAsync).RequirePermission(Permissions.ModelUse).AuditedBehind("model.chat", "model")
             .WithSummary("Ask a model (the default when none is named); answers with the text and the tokens used");
-        chat.MapPost("/stream", StreamAsync).RequirePermission(Permissions.ModelUse).Audited("model.chat", "model")
+        chat.MapPost("/stream", StreamAsync).RequirePermission(Permissions.ModelUse).AuditedBehind("model.chat", "model")
             .WithSummary("Server-sent events: the answer piece by piece, then its usage");
-        app.MapPost("/api/v1/generate", GenerateAsync).WithTags("Models").RequirePermission(Permissions.ModelUse).Audited("model.generate", "model")
+        app.MapPost("/api/v1/generate", GenerateAsync).WithTags("Models").RequirePermission(Permissions.ModelUse).AuditedBehind("model.generate", "model")
             .WithSummary("Complete a single prompt (no conversation); the same answer as chat");
-        app.MapPost("/api/v1/embeddings", EmbedAsync).WithTags("Models").RequirePermission(Permissions.ModelUse).Audited("model.embed", "model")
+        app.MapPost("/api/v1/embeddings", EmbedAsync).WithTags("Models").RequirePermission(Permissions.ModelUse).AuditedBehind("model.embed", "model")
             .WithSummary("One embedding vector per input text");
         return app;
     }

@@ -20,9 +20,9 @@ public static class OllamaCompatibleApi
     public static IEndpointRouteBuilder MapOllamaCompatibleApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").WithTags("Ollama-compatible");
-        api.MapPost("/chat", ChatAsync).RequirePermission(Permissions.ModelUse).Audited("model.chat", "model").WithSummary("Ollama chat (NDJSON stream unless stream is false)");
-        api.MapPost("/generate", GenerateAsync).RequirePermission(Permissions.ModelUse).Audited("model.generate", "model").WithSummary("Ollama generate (NDJSON stream unless stream is false)");
-        api.MapPost("/embed", EmbedAsync).RequirePermission(Permissions.ModelUse).Audited("model.embed", "model").WithSummary("Ollama embeddings: one vector per input");
+        api.MapPost("/chat", ChatAsync).RequirePermission(Permissions.ModelUse).AuditedBehind("model.chat", "model").WithSummary("Ollama chat (NDJSON stream unless stream is false)");
+        api.MapPost("/generate", GenerateAsync).RequirePermission(Permissions.ModelUse).AuditedBehind("model.generate", "model").WithSummary("Ollama generate (NDJSON stream unless stream is false)");
+        api.MapPost("/embed", EmbedAsync).RequirePermission(Permissions.ModelUse).AuditedBehind("model.embed", "model").WithSummary("Ollama embeddings: one vector per input");
         api.MapGet("/tags", TagsAsync).RequirePermission(Permissions.ModelView).WithSummary("Ollama model list");
         api.MapGet("/ps", RunningAsync).RequirePermission(Permissions.ModelView).WithSummary("Ollama loaded models");
         api.MapGet("/version", () => TypedResults.Ok(new { version = NodeInfo.Version })).RequirePermission(Permissions.ModelView).WithSummary("Version");

@@ -19,9 +19,9 @@ public static class OpenAiCompatibleApi
     public static IEndpointRouteBuilder MapOpenAiCompatibleApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/v1").WithTags("OpenAI-compatible");
-        api.MapPost("/chat/completions", CompleteAsync).RequirePermission(Permissions.ModelUse).Audited("model.chat", "model")
+        api.MapPost("/chat/completions", CompleteAsync).RequirePermission(Permissions.ModelUse).AuditedBehind("model.chat", "model")
             .WithSummary("OpenAI chat completions, whole or streamed (server-sent events ending with [DONE])");
-        api.MapPost("/embeddings", EmbedAsync).RequirePermission(Permissions.ModelUse).Audited("model.embed", "model")
+        api.MapPost("/embeddings", EmbedAsync).RequirePermission(Permissions.ModelUse).AuditedBehind("model.embed", "model")
             .WithSummary("OpenAI embeddings: one vector per input string, as floats or base64");
         api.MapGet("/models", ListAsync).RequirePermission(Permissions.ModelView).WithSummary("OpenAI model list");
         return app;
