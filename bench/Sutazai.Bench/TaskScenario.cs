@@ -23,7 +23,7 @@ internal static class TaskScenario
         var samples = new Option<int>("--latency-samples") { Description = "Tasks run one at a time for dispatch latency", DefaultValueFactory = _ => 300 };
         var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string; SQLite when absent" };
         var hangfire = new Option<bool>("--hangfire") { Description = "Run Hangfire side by side", DefaultValueFactory = _ => true };
-        var poll = new Option<int>("--hangfire-sqlite-poll-ms") { Description = "Hangfire.Storage.SQLite's queue poll interval (its default is 15 s)", DefaultValueFactory = _ => 50 };
+        var poll = new Option<int>("--hangfire-poll-ms") { Description = "Hangfire's queue poll interval on either storage (its default is 15 s)", DefaultValueFactory = _ => 50 };
         var command = new Command("tasks", "No-op task throughput and dispatch latency, and the same against Hangfire.") { concurrency, seconds, warmup, samples, postgres, hangfire, poll };
         command.SetAction((parse, cancellationToken) => RunAsync(
             parse.GetValue(concurrency), TimeSpan.FromSeconds(parse.GetValue(seconds)), TimeSpan.FromSeconds(parse.GetValue(warmup)), parse.GetValue(samples), parse.GetValue(postgres),
