@@ -7,7 +7,7 @@ namespace Sutazai.Persistence;
 
 /// <summary>
 /// Updates of many rows that each get values of their own, guarded by a condition every row must meet, sent as one
-/// command: <c>UPDATE t SET a = @a0, b = @same, n = n + 1 WHERE key = @k0 AND guard IN (...); UPDATE ...</c>.
+/// command: <c>UPDATE t SET a = @a0, b = @b0, n = n + 1 WHERE key = @k0 AND guard IN (@g0, ...); UPDATE ...</c>.
 /// EF's <c>ExecuteUpdate</c> gives every row it matches the same values, so per-row values would otherwise take
 /// a trip through EF's query pipeline (expression trees, funcletizing, cache lookup) and a command each; that was
 /// the largest cost of claiming and finishing tasks (on SQLite the statement is prepared once and stepped per row,
