@@ -59,6 +59,7 @@ public static class StorageRegistration
         services.TryAddSingleton<IModelSettingsStore, EfModelSettingsStore>();
         services.TryAddSingleton<IAgentCatalog, EfAgentCatalog>();
         services.TryAddSingleton<DatabaseInitializer>();
+        services.AddHostedService<SqliteCheckpointer>();
         return services;
     }
 

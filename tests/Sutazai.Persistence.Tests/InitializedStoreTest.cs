@@ -10,6 +10,8 @@ public abstract class InitializedStoreTest<TStore>(IReadOnlyDictionary<string, s
 
     protected StoreHarness Harness { get; private set; } = null!;
 
+    protected TStore Store => _store;
+
     protected static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     public async ValueTask InitializeAsync()

@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Sutazai.Core.Monitoring;
 using Sutazai.Testing;
 
@@ -39,5 +41,31 @@ public sealed class SqliteWriteGateTests() : InitializedStoreTest<SqliteTestStor
         Assert.Contains("Sutazai:Storage:CommandTimeoutSeconds", timeout.Message, StringComparison.Ordinal);
         await transaction.CommitAsync(Cancellation);
         Assert.Equal(1, await outer.SystemMetrics.CountAsync(m => m.Name == "outer", Cancellation));
+    }
+
+    [Fact]
+    public async Task Commits_leave_the_log_to_the_checkpointer_which_folds_it_into_the_database_when_the_node_stops()
+    {
+        var checkpointer = Harness.Services.GetServices<IHostedService>().OfType<Sqlite.SqliteCheckpointer>().Single();
+        await checkpointer.StartAsync(Cancellation);
+        await using (var db = await Harness.Contexts.CreateDbContextAsync(Cancellation))
+        {
+            db.SystemMetrics.AddRange(Enumerable.Range(0, 2000).Select(i => new SystemMetric { Name = "wal", Value = i, RecordedAt = Harness.Time.GetUtcNow() }));
+            await db.SaveChangesAsync(Cancellation);
+            await db.Database.OpenConnectionAsync(Cancellation);
+            await using var pragma = db.Database.GetDbConnection().CreateCommand();
+            pragma.CommandText = "PRAGMA wal_autocheckpoint";
+            Assert.Equal(0L, await pragma.ExecuteScalarAsync(Cancellation));
+        }
+
+        var log = new FileInfo(Path.Combine(Store.DataDir, "sutazai.db-wal"));
+        Assert.True(log.Length > 100_000, $"the log holds the commits ({log.Length} bytes)");
+
+        await checkpointer.StopAsync(Cancellation);
+
+        log.Refresh();
+        Assert.Equal(0, log.Length);
+        await using var check = await Harness.Contexts.CreateDbContextAsync(Cancellation);
+        Assert.Equal(2000, await check.SystemMetrics.CountAsync(m => m.Name == "wal", Cancellation));
     }
 }
