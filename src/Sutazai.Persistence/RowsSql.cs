@@ -47,8 +47,8 @@ internal sealed class RowsSql : IDisposable
     {
         var name = $"r{_parameters.Count}";
         _parameters.Add(property.GetRelationalTypeMapping().CreateParameter(_factory, name, value, property.IsNullable));
-        var reference = _sql.GenerateParameterNamePlaceholder(name);
-        return reference;
+        // The provider's own spelling of a parameter reference, as EF writes it in its statements.
+        return _sql.GenerateParameterNamePlaceholder(name);
     }
 
     /// <summary>Forgets the parameters made so far, so the next statement's are numbered from 0.</summary>
@@ -81,7 +81,10 @@ internal sealed class RowsSql : IDisposable
                     }
 
                     command.Parameters.Clear();
-                    command.Parameters.AddRange(_parameters.ToArray());
+                    foreach (var parameter in _parameters)
+                    {
+                        command.Parameters.Add(parameter);
+                    }
                     changed += await command.ExecuteNonQueryAsync(cancellationToken);
                 }
 
