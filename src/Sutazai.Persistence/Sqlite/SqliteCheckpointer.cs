@@ -26,25 +26,25 @@ public sealed partial class SqliteCheckpointer(
             return;
         }
 
+        // Never creates the database: before the initializer has made it there is nothing to copy.
+        var connectionString = new SqliteConnectionStringBuilder(StorageRegistration.SqliteConnectionString(storage.Value, platform.Value)) { Mode = SqliteOpenMode.ReadWrite }.ToString();
         using var timer = new PeriodicTimer(Interval, time);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await CheckpointAsync("PASSIVE", stoppingToken);
+                await CheckpointAsync(connectionString, "PASSIVE", stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
 
-        await CheckpointAsync("TRUNCATE", CancellationToken.None);
+        await CheckpointAsync(connectionString, "TRUNCATE", CancellationToken.None);
     }
 
-    private async Task CheckpointAsync(string mode, CancellationToken cancellationToken)
+    private async Task CheckpointAsync(string connectionString, string mode, CancellationToken cancellationToken)
     {
-        // Never creates the database: before the initializer has made it there is nothing to copy.
-        var connectionString = new SqliteConnectionStringBuilder(StorageRegistration.SqliteConnectionString(storage.Value, platform.Value)) { Mode = SqliteOpenMode.ReadWrite }.ToString();
         try
         {
             await using var connection = new SqliteConnection(connectionString);
