@@ -66,6 +66,8 @@ public abstract class TaskConformance<TStore>(TaskFixture<TStore> fixture) : ICl
     {
         using var admin = await Api.AdminAsync();
         var capability = $"cap-later-{Guid.NewGuid():N}"[..20];
+        // Some agent must offer 'echo' for the task to be accepted at all; this one lacks the capability asked for.
+        await fixture.RegisterAgentAsync(admin);
 
         var created = await fixture.SubmitAsync(admin, new { title = "later", action = "echo", required_capabilities = new[] { capability } });
         var id = created.GetProperty("id").GetGuid();
