@@ -22,11 +22,13 @@ internal sealed class HangfireQueue : IBenchQueue, IAsyncDisposable
     private readonly BackgroundJobServer _server;
     private readonly BackgroundJobClient _client;
     private readonly ConcurrentDictionary<Guid, bool> _enqueued = new();
+    private readonly BenchDatabase? _database;
     private int _pending;
 
-    private HangfireQueue(JobStorage storage, string settings)
+    private HangfireQueue(JobStorage storage, string settings, BenchDatabase? database = null)
     {
         Settings = settings;
+        _database = database;
         GlobalJobFilters.Filters.Add(Recorder);
         Recorder.Succeeded = OnSucceeded;
         _client = new BackgroundJobClient(storage);
@@ -58,23 +60,10 @@ internal sealed class HangfireQueue : IBenchQueue, IAsyncDisposable
         // known fault: hangfire-postgres/Hangfire.PostgreSql#410, a lost listener connection is not reopened).
         var options = new PostgreSqlStorageOptions { QueuePollInterval = poll, PrepareSchemaIfNecessary = true, UseSlidingInvisibilityTimeout = true };
 #pragma warning disable CS0618 // the connection-string constructor is the one that takes options in 1.21
-        var pg = new PostgreSqlStorage(FreshDatabase(postgres), _ => { }, options);
+        var database = BenchDatabase.Create(postgres, "hangfire");
+        var pg = new PostgreSqlStorage(database.ConnectionString, _ => { }, options);
 #pragma warning restore CS0618
-        return new HangfireQueue(pg, $"Hangfire.PostgreSql, queue poll {poll.TotalMilliseconds:0} ms, {WorkerCount} workers");
-    }
-
-    /// <summary>A new database of its own on the same server, so Hangfire starts as empty as SutazAI does.</summary>
-    private static string FreshDatabase(string connectionString)
-    {
-        var target = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
-        target.Database = $"{target.Database}_hangfire_{Environment.ProcessId}";
-        var admin = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres" };
-        using var connection = new Npgsql.NpgsqlConnection(admin.ConnectionString);
-        connection.Open();
-        using var create = connection.CreateCommand();
-        create.CommandText = $"CREATE DATABASE \"{target.Database}\"";
-        create.ExecuteNonQuery();
-        return target.ConnectionString;
+        return new HangfireQueue(pg, $"Hangfire.PostgreSql, queue poll {poll.TotalMilliseconds:0} ms, {WorkerCount} workers", database);
     }
 
     /// <summary>Hangfire's client is synchronous; each enqueue runs on the thread pool so producers work side by side.</summary>
@@ -145,6 +134,7 @@ internal sealed class HangfireQueue : IBenchQueue, IAsyncDisposable
         _server.SendStop();
         _server.Dispose();
         GlobalJobFilters.Filters.Remove(Recorder);
+        _database?.Dispose();
         return ValueTask.CompletedTask;
     }
 

@@ -11,13 +11,15 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
     private readonly Process _process;
     private readonly string _dataDir;
+    private readonly BenchDatabase? _database;
 
     public int ProcessId => _process.Id;
 
-    private ServerUnderTest(Process process, string dataDir, Uri address)
+    private ServerUnderTest(Process process, string dataDir, BenchDatabase? database, Uri address)
     {
         _process = process;
         _dataDir = dataDir;
+        _database = database;
         Address = address;
     }
 
@@ -42,6 +44,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         return body.RootElement.GetProperty("access_token").GetString()!;
     }
 
+    /// <param name="postgres">A PostgreSQL server to store in (in a new database of its own); SQLite in the data dir when null.</param>
     /// <param name="settings">More environment for the server, for example <c>SUTAZAI__MODELS__...</c>.</param>
     public static async Task<ServerUnderTest> StartAsync(string? postgres, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null)
     {
@@ -60,10 +63,11 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         start.Environment["SUTAZAI__RATELIMITS__ENABLED"] = "false";
         // Request logging to the console would measure the terminal, not the server.
         start.Environment["SERILOG__MINIMUMLEVEL__OVERRIDE__SERILOG.ASPNETCORE.REQUESTLOGGINGMIDDLEWARE"] = "Warning";
-        if (postgres is not null)
+        var database = postgres is null ? null : BenchDatabase.Create(postgres, "sutazai");
+        if (database is not null)
         {
             start.Environment["SUTAZAI__STORAGE__PROVIDER"] = "PostgreSql";
-            start.Environment["SUTAZAI__STORAGE__CONNECTIONSTRING"] = postgres;
+            start.Environment["SUTAZAI__STORAGE__CONNECTIONSTRING"] = database.ConnectionString;
         }
 
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
@@ -93,7 +97,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
         // Keep draining the log so the server never blocks on a full pipe.
         _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null, CancellationToken.None);
-        return new ServerUnderTest(process, dataDir, address ?? throw new InvalidOperationException("The server exited before it was ready."));
+        return new ServerUnderTest(process, dataDir, database, address ?? throw new InvalidOperationException("The server exited before it was ready."));
     }
 
     public async ValueTask DisposeAsync()
@@ -105,6 +109,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         }
 
         _process.Dispose();
+        _database?.Dispose();
         Directory.Delete(_dataDir, recursive: true);
     }
 
