@@ -31,6 +31,10 @@ internal static class TasksModel
             // An agent's tasks by state, and its queued ones in dispatch order (each agent's part of a dispatch round).
             task.HasIndex(t => new { t.AgentId, t.Status, t.DispatchScore });
             task.HasIndex(t => new { t.UserId, t.CreatedAt });
+            // Task lists newest first (GET /api/v1/tasks) by state or by agent: read in index order, not sorted
+            // after reading every match (tens of thousands of completed tasks sorted per page otherwise).
+            task.HasIndex(t => new { t.Status, t.CreatedAt, t.Id });
+            task.HasIndex(t => new { t.AgentId, t.CreatedAt, t.Id });
             task.HasIndex(t => new { t.UserId, t.IdempotencyKey }).IsUnique();
         });
 

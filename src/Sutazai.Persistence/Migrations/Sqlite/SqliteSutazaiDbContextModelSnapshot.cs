@@ -1738,8 +1738,14 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                         .IsUnique()
                         .HasDatabaseName("ix_tasks_user_id_idempotency_key");
 
+                    b.HasIndex("AgentId", "CreatedAt", "Id")
+                        .HasDatabaseName("ix_tasks_agent_id_created_at_id");
+
                     b.HasIndex("AgentId", "Status", "DispatchScore")
                         .HasDatabaseName("ix_tasks_agent_id_status_dispatch_score");
+
+                    b.HasIndex("Status", "CreatedAt", "Id")
+                        .HasDatabaseName("ix_tasks_status_created_at_id");
 
                     b.ToTable("tasks", (string)null);
                 });
