@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.IdentityModel.JsonWebTokens;
 using Sutazai.Core;
 using Sutazai.Core.Identity;
 using Sutazai.Core.Security;
@@ -29,6 +28,7 @@ public static class IdentityRegistration
         services.AddSingleton<SigningKeyRing>();
         services.AddSingleton<AuthStateStore>();
         services.AddSingleton<TokenService>();
+        services.AddSingleton<VerifiedTokenHandler>();
         services.AddSingleton<LoginThrottleService>();
         services.AddSingleton<TotpCodes>();
         services.AddSingleton<AdminBootstrapper>();
@@ -43,7 +43,7 @@ public static class IdentityRegistration
             .AddJwtBearer()
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<TokenService, AuthStateStore>(ConfigureJwtBearer);
+            .Configure<TokenService, AuthStateStore, VerifiedTokenHandler>(ConfigureJwtBearer);
 
         // Secure by default: an endpoint that declares nothing still needs a signed-in caller.
         services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().AddRequirements(new SignedInForEndpoints()).Build());
@@ -52,11 +52,13 @@ public static class IdentityRegistration
         return services;
     }
 
-    private static void ConfigureJwtBearer(JwtBearerOptions jwt, TokenService tokens, AuthStateStore state)
+    private static void ConfigureJwtBearer(JwtBearerOptions jwt, TokenService tokens, AuthStateStore state, VerifiedTokenHandler handler)
     {
         jwt.MapInboundClaims = false;
         jwt.TokenHandlers.Clear();
-        jwt.TokenHandlers.Add(new JsonWebTokenHandler { MapInboundClaims = false, MaximumTokenSizeInBytes = MaximumTokenBytes });
+        handler.MapInboundClaims = false;
+        handler.MaximumTokenSizeInBytes = MaximumTokenBytes;
+        jwt.TokenHandlers.Add(handler);
         jwt.TokenValidationParameters = tokens.ValidationParameters();
         jwt.Events = new JwtBearerEvents
         {
