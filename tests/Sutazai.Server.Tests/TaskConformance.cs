@@ -33,6 +33,8 @@ public abstract class TaskConformance<TStore>(TaskFixture<TStore> fixture) : ICl
         Assert.Contains("offers echo", done.GetProperty("routing_reason").GetString(), StringComparison.Ordinal);
         var history = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tasks/{id}/events", Cancellation);
         Assert.Equal(["created", "queued", "assigned", "running", "completed"], history.EnumerateArray().Select(e => e.GetProperty("to_status").GetString()));
+        Assert.Equal(done.GetProperty("routing_reason").GetString(), history[2].GetProperty("reason").GetString());
+        Assert.StartsWith("started on ", history[3].GetProperty("reason").GetString(), StringComparison.Ordinal);
         var executions = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/tasks/{id}/executions", Cancellation);
         var execution = Assert.Single(executions.EnumerateArray());
         Assert.Equal("completed", execution.GetProperty("status").GetString());
