@@ -82,4 +82,42 @@ public sealed class GroupCommitTests
         Assert.Equal([1, 2, 4], stored.Order());
         Assert.Equal((-1, "-1 cannot be stored"), await lost.Task.WaitAsync(Cancellation));
     }
+
+    [Fact]
+    public async Task Items_written_behind_linger_for_company_until_somebody_waits_a_flush_comes_or_it_stops()
+    {
+        var batches = new List<int[]>();
+        var commits = new GroupCommit<int, bool>(
+            (items, _) =>
+            {
+                lock (batches)
+                {
+                    batches.Add([.. items]);
+                }
+
+                return Task.FromResult<IReadOnlyList<bool>>([.. items.Select(_ => true)]);
+            },
+            linger: TimeSpan.FromHours(1));
+        static void Lost(int item, Exception e) => throw new InvalidOperationException($"{item} was lost: {e.Message}");
+
+        // Written behind, they wait for more (an hour here); the item somebody waits for goes with them at once.
+        foreach (var item in new[] { 1, 2, 3 })
+        {
+            await commits.CommitBehindAsync(item, limit: 100, Lost);
+        }
+
+        Assert.True(await commits.CommitAsync(10).WaitAsync(Cancellation));
+        Assert.Equal([[1, 2, 3, 10]], batches);
+
+        // A flush ends the wait.
+        await commits.CommitBehindAsync(4, limit: 100, Lost);
+        await commits.CommitBehindAsync(5, limit: 100, Lost);
+        await commits.FlushAsync().WaitAsync(Cancellation);
+        Assert.Equal([4, 5], batches[^1]);
+
+        // So does stopping: what lingers is stored.
+        await commits.CommitBehindAsync(6, limit: 100, Lost);
+        await commits.DisposeAsync().AsTask().WaitAsync(Cancellation);
+        Assert.Equal([6], batches[^1]);
+    }
 }

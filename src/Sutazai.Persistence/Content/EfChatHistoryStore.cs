@@ -21,7 +21,7 @@ public sealed partial class EfChatHistoryStore(IDbContextFactory<SutazaiDbContex
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await RowsInsert.ExecuteAsync(db, entries, cancellationToken);
         return [.. entries.Select(_ => true)];
-    });
+    }, linger: GroupCommit.BehindLinger);
 
     public ValueTask RecordAsync(ChatHistoryEntry entry) =>
         _writes.CommitBehindAsync(entry, MaxBehind, (lost, e) => LogRecordLost(e, lost.Id, lost.Model, lost.Operation));

@@ -23,7 +23,7 @@ public sealed partial class AuditLog(IDbContextFactory<SutazaiDbContext> context
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await RowsInsert.ExecuteAsync(db, entries, cancellationToken);
         return [.. entries.Select(_ => true)];
-    });
+    }, linger: GroupCommit.BehindLinger);
 
     /// <summary>Waits until every entry recorded before now is stored.</summary>
     public Task FlushAsync() => _writes.FlushAsync();
