@@ -19,7 +19,7 @@ public static class GroupCommit
 /// instead (<see cref="CommitBehindAsync"/>): the caller goes on at once, and readers that need them call
 /// <see cref="FlushAsync"/> first. Since nobody waits for them, a batch of only such records lingers a moment
 /// (<c>linger</c>) to gather more: one transaction for many calls instead of one for every call or two, which
-/// at thousands of calls a second was most of what a cached model call cost.
+/// at thousands of calls a second was a large share of what a cached model call cost.
 /// </para>
 /// </summary>
 public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable, IDisposable
