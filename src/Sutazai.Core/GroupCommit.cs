@@ -172,6 +172,7 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable, IDisposable
             return;
         }
 
+        // Real time, not the injected clock: a batching window, which a test that holds its clock still must see end.
         using var until = CancellationTokenSource.CreateLinkedTokenSource(hurry.Token);
         until.CancelAfter(_linger);
         while (batch.Count < _maxBatch && batch.TrueForAll(p => p.Behind) && !until.IsCancellationRequested)
