@@ -22,28 +22,13 @@ internal sealed class VerifiedTokenHandler : JsonWebTokenHandler, IDisposable
     {
         if (_verified.TryGetValue(token, out TokenValidationResult? known) && StillValid((JsonWebToken)known!.SecurityToken, validationParameters))
         {
-            // Callers add claims to the identity they get (roles, permissions): each gets its own copy.
-            return new TokenValidationResult
-            {
-                IsValid = true,
-                SecurityToken = known.SecurityToken,
-                ClaimsIdentity = known.ClaimsIdentity.Clone(),
-                Issuer = known.Issuer,
-                TokenType = known.TokenType,
-            };
+            return Copy(known);
         }
 
         var result = await base.ValidateTokenAsync(token, validationParameters);
         if (result.IsValid && result.SecurityToken is JsonWebToken verified)
         {
-            _verified.Set(token, new TokenValidationResult
-            {
-                IsValid = true,
-                SecurityToken = verified,
-                ClaimsIdentity = result.ClaimsIdentity.Clone(),
-                Issuer = result.Issuer,
-                TokenType = result.TokenType,
-            }, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = verified.ValidTo.AddMinutes(1) });
+            _verified.Set(token, Copy(result), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpiration = verified.ValidTo.AddMinutes(1) });
         }
         else
         {
@@ -54,6 +39,16 @@ internal sealed class VerifiedTokenHandler : JsonWebTokenHandler, IDisposable
     }
 
     public void Dispose() => _verified.Dispose();
+
+    /// <summary>A valid result with its own identity: callers add claims to the one they get (roles, permissions).</summary>
+    private static TokenValidationResult Copy(TokenValidationResult result) => new()
+    {
+        IsValid = true,
+        SecurityToken = result.SecurityToken,
+        ClaimsIdentity = result.ClaimsIdentity.Clone(),
+        Issuer = result.Issuer,
+        TokenType = result.TokenType,
+    };
 
     private static bool StillValid(JsonWebToken token, TokenValidationParameters parameters) =>
         (!parameters.ValidateLifetime
