@@ -1,8 +1,10 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Sutazai.Core;
 using Sutazai.Core.Chat;
 using Sutazai.Core.Models;
@@ -39,7 +41,7 @@ public static class StorageRegistration
         services.AddPooledDbContextFactory<PostgreSqlSutazaiDbContext>((sp, builder) =>
         {
             var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            ConfigurePostgreSql(builder, storage.ConnectionString!, storage.CommandTimeoutSeconds);
+            ConfigurePostgreSql(builder, PostgreSqlConnectionString(storage.ConnectionString!), storage.CommandTimeoutSeconds);
         });
 
         services.TryAddSingleton<IDbContextFactory<SutazaiDbContext>>(sp =>
@@ -68,6 +70,27 @@ public static class StorageRegistration
         string.IsNullOrWhiteSpace(storage.ConnectionString)
             ? new SqliteConnectionStringBuilder { DataSource = Path.Combine(platform.ResolvedDataDir, "sutazai.db") }.ToString()
             : storage.ConnectionString;
+
+    /// <summary>
+    /// The PostgreSQL connection string in effect: the configured one, with Npgsql preparing a statement on its
+    /// second use (up to <see cref="AutoPrepared"/> per connection, kept while the connection is pooled) unless it
+    /// says otherwise. The same few statements run thousands of times a second (the dispatcher's, task creation,
+    /// usage records), and planning them each time cost PostgreSQL more CPU than running them. <c>Max Auto Prepare=0</c>
+    /// turns it off, for a pooler that does not keep prepared statements (PgBouncer before 1.21 in transaction mode).
+    /// </summary>
+    public static string PostgreSqlConnectionString(string configured)
+    {
+        var given = new DbConnectionStringBuilder { ConnectionString = configured };
+        if (given.Keys.Cast<string>().Any(k => k.Replace(" ", "", StringComparison.Ordinal).Equals("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase)))
+        {
+            return configured;
+        }
+
+        return new NpgsqlConnectionStringBuilder(configured) { MaxAutoPrepare = AutoPrepared, AutoPrepareMinUsages = 2 }.ConnectionString;
+    }
+
+    /// <summary>Statements kept prepared per PostgreSQL connection by default: more than the hot ones, few enough to hold little memory.</summary>
+    public const int AutoPrepared = 64;
 
     /// <summary>One write gate per database file in this process, shared by every context that opens it.</summary>
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SqliteWriteGate> WriteGates = new(StringComparer.Ordinal);

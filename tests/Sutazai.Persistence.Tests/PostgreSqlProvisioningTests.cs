@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Sutazai.Testing;
 
@@ -18,6 +19,31 @@ public sealed class PostgreSqlProvisioningTests
 
         await using var db = await harness.Contexts.CreateDbContextAsync(TestContext.Current.CancellationToken);
         Assert.Equal(7, db.Agents.Count());
+    }
+
+    [Fact]
+    public async Task Statements_that_run_again_are_prepared_unless_the_connection_string_says_otherwise()
+    {
+        Assert.Equal(0, new NpgsqlConnectionStringBuilder(StorageRegistration.PostgreSqlConnectionString("Host=db;Max Auto Prepare=0")).MaxAutoPrepare);
+        Assert.Equal(3, new NpgsqlConnectionStringBuilder(StorageRegistration.PostgreSqlConnectionString("Host=db;max auto prepare=3")).MaxAutoPrepare);
+
+        var name = $"sutazai_prepared_{Guid.NewGuid():N}";
+        var connectionString = new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString) { Database = name }.ConnectionString;
+        await using var database = new TestDatabase(name, connectionString);
+        await using var store = new FixedStore(connectionString);
+        await using var harness = StoreHarness.Create(store);
+        await harness.InitializeAsync();
+
+        var cancellation = TestContext.Current.CancellationToken;
+        await using var db = await harness.Contexts.CreateDbContextAsync(cancellation);
+        await db.Database.OpenConnectionAsync(cancellation);
+        for (var i = 0; i < 3; i++)
+        {
+            await db.Agents.Where(a => a.Name != "").CountAsync(cancellation);
+        }
+
+        var prepared = await db.Database.SqlQuery<string>($"SELECT statement AS \"Value\" FROM pg_prepared_statements").ToListAsync(cancellation);
+        Assert.Contains(prepared, s => s.Contains("FROM agents", StringComparison.Ordinal));
     }
 
     /// <summary>Settings for a connection string the test chose, instead of a database made beforehand.</summary>

@@ -130,8 +130,8 @@ public abstract class TaskStoreConformance<TStore> : InitializedStoreTest<TStore
         }
 
         var now = Harness.Time.GetUtcNow();
-        var first = await Tasks.PeekDispatchableAsync(new DispatchWindow(now) { PerAgent = new Dictionary<Guid, int> { [agents[0]] = 2 }, Unaddressed = 2 }, Cancellation);
-        Assert.Equal(["a0", "u0", "a1", "u1"], first.Select(t => ids[t.Id]));
+        var first = await Tasks.PeekDispatchableAsync(new DispatchWindow(now) { PerAgent = new Dictionary<Guid, int> { [agents[0]] = 2, [agents[1]] = 1 }, Unaddressed = 2 }, Cancellation);
+        Assert.Equal(["a0", "b0", "u0", "a1", "u1"], first.Select(t => ids[t.Id]));
 
         var next = await Tasks.PeekDispatchableAsync(
             new DispatchWindow(now) { Unaddressed = 2, FromScore = first[^1].DispatchScore, AlreadyRead = [first[^1].Id] }, Cancellation);

@@ -89,9 +89,29 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
         var now = window.Now;
         var due = db.Tasks.Where(t => t.Status == TaskState.Queued && (t.NextAttemptAt == null || t.NextAttemptAt <= now));
         var parts = new List<IQueryable<TaskItem>>();
-        foreach (var (agentId, count) in window.PerAgent)
+        if (db.Database.IsNpgsql() && window.PerAgent.Count > 0)
         {
-            parts.Add(due.Where(t => t.AgentId == agentId).OrderBy(t => t.DispatchScore).Take(count));
+            // One lateral index seek per agent, the agents and their counts as array parameters: the statement's text
+            // does not grow with the number of agents, so it is prepared and planned once. A UNION branch per agent
+            // cost PostgreSQL more to plan (every index of tasks weighed per branch) than to run: about 4 ms of CPU a
+            // round with the seven built-in agents. (EF turns the same query in LINQ into a window over every queued task.)
+            var agentIds = window.PerAgent.Keys.ToArray();
+            var counts = window.PerAgent.Values.ToArray();
+            parts.Add(db.Tasks.FromSql($"""
+                SELECT t.* FROM unnest({agentIds}, {counts}) AS a(id, n)
+                CROSS JOIN LATERAL (
+                    SELECT * FROM tasks
+                    WHERE agent_id = a.id AND status = {nameof(TaskState.Queued)} AND (next_attempt_at IS NULL OR next_attempt_at <= {now})
+                    ORDER BY dispatch_score
+                    LIMIT a.n) AS t
+                """));
+        }
+        else
+        {
+            foreach (var (agentId, count) in window.PerAgent)
+            {
+                parts.Add(due.Where(t => t.AgentId == agentId).OrderBy(t => t.DispatchScore).Take(count));
+            }
         }
 
         if (window.Unaddressed > 0)
