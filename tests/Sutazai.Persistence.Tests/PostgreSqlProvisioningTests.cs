@@ -22,10 +22,14 @@ public sealed class PostgreSqlProvisioningTests
     }
 
     [Fact]
-    public async Task Statements_that_run_again_are_prepared_unless_the_connection_string_says_otherwise()
+    public async Task Statements_that_run_again_are_prepared_and_sessions_kept_unless_the_connection_string_says_otherwise()
     {
-        Assert.Equal(0, new NpgsqlConnectionStringBuilder(StorageRegistration.PostgreSqlConnectionString("Host=db;Max Auto Prepare=0")).MaxAutoPrepare);
-        Assert.Equal(3, new NpgsqlConnectionStringBuilder(StorageRegistration.PostgreSqlConnectionString("Host=db;max auto prepare=3")).MaxAutoPrepare);
+        NpgsqlConnectionStringBuilder Effective(string configured) => new(StorageRegistration.PostgreSqlConnectionString(configured));
+        var defaults = Effective("Host=db");
+        Assert.Equal((StorageRegistration.AutoPrepared, true), (defaults.MaxAutoPrepare, defaults.NoResetOnClose));
+        var given = Effective("Host=db;Max Auto Prepare=0;No Reset On Close=false");
+        Assert.Equal((0, false), (given.MaxAutoPrepare, given.NoResetOnClose));
+        Assert.Equal(3, Effective("Host=db;max auto prepare=3").MaxAutoPrepare);
 
         var name = $"sutazai_prepared_{Guid.NewGuid():N}";
         var connectionString = new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString) { Database = name }.ConnectionString;
