@@ -91,14 +91,11 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
         var parts = new List<IQueryable<TaskItem>>();
         if (db.Database.IsNpgsql() && window.PerAgent.Count > 0)
         {
-            // One lateral index seek per agent, the agents and their counts as array parameters: one statement text
-            // (prepared) whatever the number of agents, and one seek for PostgreSQL to plan. A UNION branch per agent
-            // had it weigh every index of tasks for each branch: about 4 ms of CPU a round with the seven built-in
-            // agents, more than running it. (EF turns the same query in LINQ into a window over every queued task.)
-            // The agent and state are bounds of a row comparison on purpose: only the (agent, status, score) index
-            // answers that. With plain equalities, a plan made for any agent (the prepared, generic one) may walk all
-            // queued tasks in score order and filter by agent, which for an agent with none reads the whole backlog;
-            // with one agent's thousands queued, that took some bench runs from ~700 tasks/s to ~280.
+            // One statement whatever the number of agents (prepared once; a UNION branch per agent cost PostgreSQL
+            // ~4 ms a round to plan): a lateral index seek per agent over array parameters. EF's LINQ for the same
+            // query is a window over every queued task. The agent and state bound a row comparison so that only the
+            // (agent, status, score) index answers it: with equalities, the prepared generic plan could walk every
+            // queued task in score order and filter by agent, the whole backlog for an agent with none queued.
             var agentIds = window.PerAgent.Keys.ToArray();
             var counts = window.PerAgent.Values.ToArray();
             parts.Add(db.Tasks.FromSql($"""
