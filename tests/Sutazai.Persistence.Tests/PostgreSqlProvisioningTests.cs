@@ -12,7 +12,7 @@ public sealed class PostgreSqlProvisioningTests
         var name = $"sutazai_fresh_{Guid.NewGuid():N}";
         var connectionString = new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString) { Database = name, Pooling = false }.ConnectionString;
         await using var database = new TestDatabase(name, connectionString);
-        await using var store = new FixedStore(connectionString);
+        await using var store = new FixedPostgreSqlStore(connectionString);
         await using var harness = StoreHarness.Create(store);
 
         await harness.InitializeAsync();
@@ -34,7 +34,7 @@ public sealed class PostgreSqlProvisioningTests
         var name = $"sutazai_prepared_{Guid.NewGuid():N}";
         var connectionString = new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString) { Database = name }.ConnectionString;
         await using var database = new TestDatabase(name, connectionString);
-        await using var store = new FixedStore(connectionString);
+        await using var store = new FixedPostgreSqlStore(connectionString);
         await using var harness = StoreHarness.Create(store);
         await harness.InitializeAsync();
 
@@ -48,33 +48,5 @@ public sealed class PostgreSqlProvisioningTests
 
         var prepared = await db.Database.SqlQuery<string>($"SELECT statement AS \"Value\" FROM pg_prepared_statements").ToListAsync(cancellation);
         Assert.Contains(prepared, s => s.Contains("FROM agents", StringComparison.Ordinal));
-    }
-
-    /// <summary>Settings for a connection string the test chose, instead of a database made beforehand.</summary>
-    private sealed class FixedStore(string connectionString) : ITestStore
-    {
-        private readonly TempDirectory _directory = new();
-
-        public string Provider => "PostgreSql";
-
-        public string DataDir => _directory.Path;
-
-        public IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
-        {
-            ["Sutazai:DataDir"] = DataDir,
-            ["Sutazai:Storage:Provider"] = Provider,
-            ["Sutazai:Storage:ConnectionString"] = connectionString,
-        };
-
-        public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
-
-        public Task ExecuteAsync(string sql, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
-        public ValueTask DisposeAsync()
-        {
-            NpgsqlConnection.ClearAllPools();
-            _directory.Dispose();
-            return ValueTask.CompletedTask;
-        }
     }
 }

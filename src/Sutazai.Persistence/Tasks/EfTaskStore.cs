@@ -92,20 +92,17 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
         if (db.Database.IsNpgsql() && window.PerAgent.Count > 0)
         {
             // One statement whatever the number of agents (prepared once; a UNION branch per agent cost PostgreSQL
-            // ~4 ms a round to plan): a lateral index seek per agent over array parameters. EF's LINQ for the same
-            // query is a window over every queued task. The agent and state bound a row comparison so that only the
-            // (agent, status, score) index answers it: with equalities, the prepared generic plan could walk every
-            // queued task in score order and filter by agent, the whole backlog for an agent with none queued.
+            // ~4 ms a round to plan): a lateral seek per agent in the queued-by-agent index, over array parameters (EF's
+            // LINQ for the same query is a window over every queued task). The state is the partial indexes' literal
+            // (TasksModel.QueuedFilter), not a parameter: only then may a generic plan use them.
             var agentIds = window.PerAgent.Keys.ToArray();
             var counts = window.PerAgent.Values.ToArray();
             parts.Add(db.Tasks.FromSql($"""
                 SELECT t.* FROM unnest({agentIds}, {counts}) AS a(id, n)
                 CROSS JOIN LATERAL (
                     SELECT * FROM tasks
-                    WHERE (agent_id, status, dispatch_score) >= (a.id, {nameof(TaskState.Queued)}, {long.MinValue})
-                        AND (agent_id, status, dispatch_score) <= (a.id, {nameof(TaskState.Queued)}, {long.MaxValue})
-                        AND (next_attempt_at IS NULL OR next_attempt_at <= {now})
-                    ORDER BY agent_id, status, dispatch_score
+                    WHERE agent_id = a.id AND status = 'Queued' AND (next_attempt_at IS NULL OR next_attempt_at <= {now})
+                    ORDER BY dispatch_score
                     LIMIT a.n) AS t
                 """));
         }

@@ -1,4 +1,6 @@
+using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Sutazai.Core.Agents;
 using Sutazai.Core.Identity;
 using Sutazai.Core.Tasks;
@@ -7,6 +9,13 @@ namespace Sutazai.Persistence.Tasks;
 
 internal static class TasksModel
 {
+    /// <summary>The predicate of the dispatcher's partial indexes; a query uses them only when it says the same.</summary>
+    public const string QueuedFilter = $"status = '{nameof(TaskState.Queued)}'";
+
+    /// <summary>An index under its own name: partial ones over the same columns are different indexes.</summary>
+    private static IndexBuilder<TaskItem> Named(EntityTypeBuilder<TaskItem> task, string name, Expression<Func<TaskItem, object?>> columns) =>
+        task.HasIndex(columns, name).HasDatabaseName(name);
+
     public static void Configure(ModelBuilder model, JsonColumns json)
     {
         model.Entity<TaskItem>(task =>
@@ -22,14 +31,18 @@ internal static class TasksModel
             json.Apply(task.Property(t => t.ResultJson).HasColumnName("result"));
             task.HasOne<Agent>().WithMany().HasForeignKey(t => t.AgentId).OnDelete(DeleteBehavior.SetNull);
             task.HasOne<User>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.SetNull);
-            // The dispatcher's scan: queued work in dispatch order (priority with aging, then age).
-            task.HasIndex(t => new { t.Status, t.DispatchScore });
+            // The dispatcher's seeks: queued work in dispatch order (priority with aging, then age), all of it, each
+            // agent's, and that addressed to none. Partial, so they hold the queue, not the history: a claim or a finish
+            // writes no entry in them, and PostgreSQL's generic plans have no index over every task to walk instead. The
+            // queries name the state as this literal. The state leads the keys so that SQLite, which plans without
+            // statistics, sees an equality followed by the order it wants.
+            Named(task, "ix_tasks_queued", t => new { t.Status, t.DispatchScore }).HasFilter(QueuedFilter);
+            Named(task, "ix_tasks_queued_by_agent", t => new { t.AgentId, t.Status, t.DispatchScore }).HasFilter(QueuedFilter);
+            Named(task, "ix_tasks_queued_unaddressed", t => new { t.Status, t.DispatchScore }).HasFilter($"{QueuedFilter} AND agent_id IS NULL");
             task.Property(t => t.WebhookUrl).HasMaxLength(2000);
             task.Property(t => t.WebhookSecretProtected).HasMaxLength(ModelLimits.Key);
-            // Lapsed leases are found by expiry.
-            task.HasIndex(t => new { t.Status, t.LeaseExpiresAt });
-            // An agent's tasks by state, and its queued ones in dispatch order (each agent's part of a dispatch round).
-            task.HasIndex(t => new { t.AgentId, t.Status, t.DispatchScore });
+            // Lapsed leases are found by expiry; only held tasks have one.
+            task.HasIndex(t => new { t.Status, t.LeaseExpiresAt }).HasFilter("lease_expires_at IS NOT NULL");
             task.HasIndex(t => new { t.UserId, t.CreatedAt });
             // Task lists newest first (GET /api/v1/tasks) by state or by agent: read in index order, not sorted
             // after reading every match (tens of thousands of completed tasks sorted per page otherwise).

@@ -1741,11 +1741,9 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                     b.HasKey("Id")
                         .HasName("pk_tasks");
 
-                    b.HasIndex("Status", "DispatchScore")
-                        .HasDatabaseName("ix_tasks_status_dispatch_score");
-
                     b.HasIndex("Status", "LeaseExpiresAt")
-                        .HasDatabaseName("ix_tasks_status_lease_expires_at");
+                        .HasDatabaseName("ix_tasks_status_lease_expires_at")
+                        .HasFilter("lease_expires_at IS NOT NULL");
 
                     b.HasIndex("UserId", "CreatedAt")
                         .HasDatabaseName("ix_tasks_user_id_created_at");
@@ -1757,11 +1755,20 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                     b.HasIndex("AgentId", "CreatedAt", "Id")
                         .HasDatabaseName("ix_tasks_agent_id_created_at_id");
 
-                    b.HasIndex("AgentId", "Status", "DispatchScore")
-                        .HasDatabaseName("ix_tasks_agent_id_status_dispatch_score");
-
                     b.HasIndex("Status", "CreatedAt", "Id")
                         .HasDatabaseName("ix_tasks_status_created_at_id");
+
+                    b.HasIndex(new[] { "Status", "DispatchScore" }, "ix_tasks_queued")
+                        .HasDatabaseName("ix_tasks_queued")
+                        .HasFilter("status = 'Queued'");
+
+                    b.HasIndex(new[] { "AgentId", "Status", "DispatchScore" }, "ix_tasks_queued_by_agent")
+                        .HasDatabaseName("ix_tasks_queued_by_agent")
+                        .HasFilter("status = 'Queued'");
+
+                    b.HasIndex(new[] { "Status", "DispatchScore" }, "ix_tasks_queued_unaddressed")
+                        .HasDatabaseName("ix_tasks_queued_unaddressed")
+                        .HasFilter("status = 'Queued' AND agent_id IS NULL");
 
                     b.ToTable("tasks", (string)null);
                 });

@@ -1,0 +1,81 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Sutazai.Core.Tasks;
+using Sutazai.Testing;
+
+namespace Sutazai.Persistence.Tests;
+
+/// <summary>
+/// A dispatch round on PostgreSQL reads the queue it returns, not the backlog, also once its statement is prepared
+/// and planned generically (the plan PostgreSQL keeps for a prepared statement after a few runs, made without the
+/// parameters' values). Such plans twice walked every task of a busy agent, or every queued task, on each round.
+/// </summary>
+public sealed class PostgreSqlDispatchPlanTests
+{
+    private const int Backlog = 400;
+
+    [Fact]
+    public async Task A_prepared_generic_peek_reads_only_about_as_many_index_entries_as_tasks_it_returns()
+    {
+        var cancellation = TestContext.Current.CancellationToken;
+        var name = $"sutazai_plan_{Guid.NewGuid():N}";
+        var connectionString = new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString) { Database = name }.ConnectionString;
+        await using var database = new TestDatabase(name, connectionString);
+        await using var setupStore = new FixedPostgreSqlStore(connectionString);
+        await using var setup = StoreHarness.Create(setupStore);
+        await setup.InitializeAsync();
+        Guid busy, idle;
+        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
+        {
+            (busy, idle) = (await db.Agents.OrderBy(a => a.Name).Select(a => a.Id).Take(2).ToListAsync(cancellation)) switch { [var a, var b] => (a, b), _ => throw new InvalidOperationException("two agents expected") };
+        }
+
+        var now = setup.Time.GetUtcNow();
+        var creations = setup.Services.GetRequiredService<ITaskStore>();
+        await Task.WhenAll(Enumerable.Range(0, Backlog).Select(i =>
+            creations.CreateAsync(new TaskItem { Title = $"queued {i}", AgentId = busy, CreatedAt = now, DispatchScore = now.UtcTicks + i }, cancellation)));
+
+        // One pooled connection, so the test reads the statistics of the very session that ran the peek; every
+        // prepared statement planned generically; statistics read fresh, not from a snapshot.
+        var measured = new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            MaxPoolSize = 1,
+            Options = "-c plan_cache_mode=force_generic_plan -c stats_fetch_consistency=none",
+        }.ConnectionString;
+        await using var measuredStore = new FixedPostgreSqlStore(measured);
+        await using var harness = StoreHarness.Create(measuredStore);
+        var tasks = harness.Services.GetRequiredService<ITaskStore>();
+        var window = new DispatchWindow(now) { PerAgent = new Dictionary<Guid, int> { [busy] = 2, [idle] = 2 }, Unaddressed = 2 };
+        for (var i = 0; i < 3; i++)
+        {
+            // Npgsql prepares a statement on its second run.
+            await tasks.PeekDispatchableAsync(window, cancellation);
+        }
+
+        var before = await IndexEntriesReadAsync(harness, cancellation);
+        var peeked = await tasks.PeekDispatchableAsync(window, cancellation);
+        var read = await IndexEntriesReadAsync(harness, cancellation) - before;
+
+        Assert.Equal(["queued 0", "queued 1"], peeked.Select(t => t.Title));
+        var prepared = await PreparedAsync(harness, cancellation);
+        Assert.Contains(prepared, s => s.Contains("unnest", StringComparison.Ordinal));
+        Assert.InRange(read, 2, 10);
+    }
+
+    /// <summary>Index entries read from <c>tasks</c> so far by this session, its pending counts flushed first.</summary>
+    private static async Task<long> IndexEntriesReadAsync(StoreHarness harness, CancellationToken cancellationToken)
+    {
+        await using var db = await harness.Contexts.CreateDbContextAsync(cancellationToken);
+        // The flush happens when the session goes idle after this statement.
+        await db.Database.ExecuteSqlRawAsync("SELECT pg_stat_force_next_flush()", cancellationToken);
+        return await db.Database.SqlQuery<long>($"SELECT coalesce(sum(idx_tup_read), 0)::bigint AS \"Value\" FROM pg_stat_user_indexes WHERE relname = 'tasks'")
+            .SingleAsync(cancellationToken);
+    }
+
+    private static async Task<List<string>> PreparedAsync(StoreHarness harness, CancellationToken cancellationToken)
+    {
+        await using var db = await harness.Contexts.CreateDbContextAsync(cancellationToken);
+        return await db.Database.SqlQuery<string>($"SELECT statement AS \"Value\" FROM pg_prepared_statements").ToListAsync(cancellationToken);
+    }
+}
