@@ -9,7 +9,8 @@ namespace Sutazai.Persistence.Tests;
 /// <summary>
 /// A dispatch round on PostgreSQL reads the queue it returns, not the backlog, also once its statement is prepared
 /// and planned generically (the plan PostgreSQL keeps for a prepared statement after a few runs, made without the
-/// parameters' values). Such plans twice walked every task of a busy agent, or every queued task, on each round.
+/// parameters' values) and with statistics that say one agent owns every task. Such plans walked every task of a
+/// busy agent, or every queued task, for each agent in each round.
 /// </summary>
 public sealed class PostgreSqlDispatchPlanTests
 {
@@ -35,6 +36,12 @@ public sealed class PostgreSqlDispatchPlanTests
         var creations = setup.Services.GetRequiredService<ITaskStore>();
         await Task.WhenAll(Enumerable.Range(0, Backlog).Select(i =>
             creations.CreateAsync(new TaskItem { Title = $"queued {i}", AgentId = busy, CreatedAt = now, DispatchScore = now.UtcTicks + i }, cancellation)));
+
+        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
+        {
+            // Statistics as autovacuum would gather them mid-run: one agent owns every task.
+            await db.Database.ExecuteSqlRawAsync("ANALYZE tasks", cancellation);
+        }
 
         // One pooled connection, so the test reads the statistics of the very session that ran the peek; every
         // prepared statement planned generically; statistics read fresh, not from a snapshot.

@@ -45,11 +45,21 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                 table: "tasks",
                 columns: new[] { "status", "lease_expires_at" },
                 filter: "lease_expires_at IS NOT NULL");
+
+            // The dispatcher seeks each agent's queue with the agent unknown when the statement is planned (a lateral
+            // join, prepared once), so PostgreSQL guesses its share of the tasks from the number of distinct agents.
+            // When one agent owns most tasks that guess is "all of them", and the plan then walks the whole queue in
+            // dispatch order, filtering by agent, once for every idle agent in the round (a round fell from ~0.5 ms to
+            // tens of milliseconds). Planned as though agents were many, each seek uses the agent's own queue, which
+            // never reads more than it returns. Estimates for a known agent still come from its measured frequency.
+            migrationBuilder.Sql("ALTER TABLE tasks ALTER COLUMN agent_id SET (n_distinct = 10000);");
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.Sql("ALTER TABLE tasks ALTER COLUMN agent_id RESET (n_distinct);");
+
             migrationBuilder.DropIndex(
                 name: "ix_tasks_queued",
                 table: "tasks");
