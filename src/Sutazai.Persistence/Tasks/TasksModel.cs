@@ -48,7 +48,8 @@ internal static class TasksModel
             // after reading every match (tens of thousands of completed tasks sorted per page otherwise).
             task.HasIndex(t => new { t.Status, t.CreatedAt, t.Id });
             task.HasIndex(t => new { t.AgentId, t.CreatedAt, t.Id });
-            task.HasIndex(t => new { t.UserId, t.IdempotencyKey }).IsUnique();
+            // Only tasks submitted with a key have an entry (keys without a value never collide anyway).
+            task.HasIndex(t => new { t.UserId, t.IdempotencyKey }).IsUnique().HasFilter("idempotency_key IS NOT NULL");
         });
 
         model.Entity<TaskEvent>(transition =>

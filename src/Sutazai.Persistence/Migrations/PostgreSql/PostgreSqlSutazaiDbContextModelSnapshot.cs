@@ -1750,7 +1750,8 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
 
                     b.HasIndex("UserId", "IdempotencyKey")
                         .IsUnique()
-                        .HasDatabaseName("ix_tasks_user_id_idempotency_key");
+                        .HasDatabaseName("ix_tasks_user_id_idempotency_key")
+                        .HasFilter("idempotency_key IS NOT NULL");
 
                     b.HasIndex("AgentId", "CreatedAt", "Id")
                         .HasDatabaseName("ix_tasks_agent_id_created_at_id");

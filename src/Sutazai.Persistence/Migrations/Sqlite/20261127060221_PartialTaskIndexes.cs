@@ -5,7 +5,7 @@
 namespace Sutazai.Persistence.Migrations.Sqlite
 {
     /// <inheritdoc />
-    public partial class QueuedPartialIndexes : Migration
+    public partial class PartialTaskIndexes : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
@@ -20,6 +20,10 @@ namespace Sutazai.Persistence.Migrations.Sqlite
 
             migrationBuilder.DropIndex(
                 name: "ix_tasks_status_lease_expires_at",
+                table: "tasks");
+
+            migrationBuilder.DropIndex(
+                name: "ix_tasks_user_id_idempotency_key",
                 table: "tasks");
 
             migrationBuilder.CreateIndex(
@@ -45,6 +49,13 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                 table: "tasks",
                 columns: new[] { "status", "lease_expires_at" },
                 filter: "lease_expires_at IS NOT NULL");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_tasks_user_id_idempotency_key",
+                table: "tasks",
+                columns: new[] { "user_id", "idempotency_key" },
+                unique: true,
+                filter: "idempotency_key IS NOT NULL");
         }
 
         /// <inheritdoc />
@@ -66,6 +77,10 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                 name: "ix_tasks_status_lease_expires_at",
                 table: "tasks");
 
+            migrationBuilder.DropIndex(
+                name: "ix_tasks_user_id_idempotency_key",
+                table: "tasks");
+
             migrationBuilder.CreateIndex(
                 name: "ix_tasks_agent_id_status_dispatch_score",
                 table: "tasks",
@@ -80,6 +95,12 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                 name: "ix_tasks_status_lease_expires_at",
                 table: "tasks",
                 columns: new[] { "status", "lease_expires_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_tasks_user_id_idempotency_key",
+                table: "tasks",
+                columns: new[] { "user_id", "idempotency_key" },
+                unique: true);
         }
     }
 }

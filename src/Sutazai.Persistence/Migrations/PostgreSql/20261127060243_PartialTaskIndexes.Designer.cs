@@ -13,8 +13,8 @@ using Sutazai.Persistence.PostgreSql;
 namespace Sutazai.Persistence.Migrations.PostgreSql
 {
     [DbContext(typeof(PostgreSqlSutazaiDbContext))]
-    [Migration("20261127050127_QueuedPartialIndexes")]
-    partial class QueuedPartialIndexes
+    [Migration("20261127060243_PartialTaskIndexes")]
+    partial class PartialTaskIndexes
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -1753,7 +1753,8 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
 
                     b.HasIndex("UserId", "IdempotencyKey")
                         .IsUnique()
-                        .HasDatabaseName("ix_tasks_user_id_idempotency_key");
+                        .HasDatabaseName("ix_tasks_user_id_idempotency_key")
+                        .HasFilter("idempotency_key IS NOT NULL");
 
                     b.HasIndex("AgentId", "CreatedAt", "Id")
                         .HasDatabaseName("ix_tasks_agent_id_created_at_id");

@@ -5,7 +5,7 @@
 namespace Sutazai.Persistence.Migrations.PostgreSql
 {
     /// <inheritdoc />
-    public partial class QueuedPartialIndexes : Migration
+    public partial class PartialTaskIndexes : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
@@ -20,6 +20,10 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
 
             migrationBuilder.DropIndex(
                 name: "ix_tasks_status_lease_expires_at",
+                table: "tasks");
+
+            migrationBuilder.DropIndex(
+                name: "ix_tasks_user_id_idempotency_key",
                 table: "tasks");
 
             migrationBuilder.CreateIndex(
@@ -45,6 +49,13 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                 table: "tasks",
                 columns: new[] { "status", "lease_expires_at" },
                 filter: "lease_expires_at IS NOT NULL");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_tasks_user_id_idempotency_key",
+                table: "tasks",
+                columns: new[] { "user_id", "idempotency_key" },
+                unique: true,
+                filter: "idempotency_key IS NOT NULL");
 
             // The dispatcher seeks each agent's queue with the agent unknown when the statement is planned (a lateral
             // join, prepared once), so PostgreSQL guesses its share of the tasks from the number of distinct agents.
@@ -76,6 +87,10 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                 name: "ix_tasks_status_lease_expires_at",
                 table: "tasks");
 
+            migrationBuilder.DropIndex(
+                name: "ix_tasks_user_id_idempotency_key",
+                table: "tasks");
+
             migrationBuilder.CreateIndex(
                 name: "ix_tasks_agent_id_status_dispatch_score",
                 table: "tasks",
@@ -90,6 +105,12 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                 name: "ix_tasks_status_lease_expires_at",
                 table: "tasks",
                 columns: new[] { "status", "lease_expires_at" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_tasks_user_id_idempotency_key",
+                table: "tasks",
+                columns: new[] { "user_id", "idempotency_key" },
+                unique: true);
         }
     }
 }

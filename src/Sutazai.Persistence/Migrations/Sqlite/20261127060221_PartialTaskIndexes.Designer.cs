@@ -11,8 +11,8 @@ using Sutazai.Persistence.Sqlite;
 namespace Sutazai.Persistence.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteSutazaiDbContext))]
-    [Migration("20261127050107_QueuedPartialIndexes")]
-    partial class QueuedPartialIndexes
+    [Migration("20261127060221_PartialTaskIndexes")]
+    partial class PartialTaskIndexes
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -1737,7 +1737,8 @@ namespace Sutazai.Persistence.Migrations.Sqlite
 
                     b.HasIndex("UserId", "IdempotencyKey")
                         .IsUnique()
-                        .HasDatabaseName("ix_tasks_user_id_idempotency_key");
+                        .HasDatabaseName("ix_tasks_user_id_idempotency_key")
+                        .HasFilter("idempotency_key IS NOT NULL");
 
                     b.HasIndex("AgentId", "CreatedAt", "Id")
                         .HasDatabaseName("ix_tasks_agent_id_created_at_id");
