@@ -94,7 +94,8 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
             // One statement whatever the number of agents (prepared once; a UNION branch per agent cost PostgreSQL
             // ~4 ms a round to plan): a lateral seek per agent in the queued-by-agent index, over array parameters (EF's
             // LINQ for the same query is a window over every queued task). The state is the partial indexes' literal
-            // (TasksModel.QueuedFilter), not a parameter: only then may a generic plan use them.
+            // (TasksModel.QueuedFilter), not a parameter: only then may a generic plan use them. The agent is unknown
+            // when this is planned; the PartialTaskIndexes migration keeps PostgreSQL from guessing it owns every task.
             var agentIds = window.PerAgent.Keys.ToArray();
             var counts = window.PerAgent.Values.ToArray();
             parts.Add(db.Tasks.FromSql($"""
