@@ -43,7 +43,7 @@ public sealed class PostgreSqlDispatchPlanTests
             await db.Database.ExecuteSqlRawAsync("ANALYZE tasks", cancellation);
         }
 
-        // One pooled connection, so the test reads the statistics of the very session that ran the peek; every
+        // One pooled connection, so the session that ran the peek is the one whose counts the test flushes; every
         // prepared statement planned generically; statistics read fresh, not from a snapshot.
         var measured = new NpgsqlConnectionStringBuilder(connectionString)
         {
@@ -70,7 +70,10 @@ public sealed class PostgreSqlDispatchPlanTests
         Assert.InRange(read, 2, 10);
     }
 
-    /// <summary>Index entries read from <c>tasks</c> so far by this session, its pending counts flushed first.</summary>
+    /// <summary>
+    /// Index entries read from <c>tasks</c> so far (database-wide; nothing else reads it meanwhile), this session's
+    /// pending counts flushed first.
+    /// </summary>
     private static async Task<long> IndexEntriesReadAsync(StoreHarness harness, CancellationToken cancellationToken)
     {
         await using var db = await harness.Contexts.CreateDbContextAsync(cancellationToken);
