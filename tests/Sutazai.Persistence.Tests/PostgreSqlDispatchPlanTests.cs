@@ -86,6 +86,6 @@ public sealed class PostgreSqlDispatchPlanTests
     private static async Task<List<string>> PreparedAsync(StoreHarness harness, CancellationToken cancellationToken)
     {
         await using var db = await harness.Contexts.CreateDbContextAsync(cancellationToken);
-        return await db.Database.SqlQuery<string>($"SELECT statement AS \"Value\" FROM pg_prepared_statements").ToListAsync(cancellationToken);
+        return await PreparedStatements.ListAsync(db, cancellationToken);
     }
 }

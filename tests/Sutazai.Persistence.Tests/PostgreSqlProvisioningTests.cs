@@ -46,7 +46,7 @@ public sealed class PostgreSqlProvisioningTests
             await db.Agents.Where(a => a.Name != "").CountAsync(cancellation);
         }
 
-        var prepared = await db.Database.SqlQuery<string>($"SELECT statement AS \"Value\" FROM pg_prepared_statements").ToListAsync(cancellation);
+        var prepared = await PreparedStatements.ListAsync(db, cancellation);
         Assert.Contains(prepared, s => s.Contains("FROM agents", StringComparison.Ordinal));
     }
 }
