@@ -31,7 +31,7 @@ public sealed class ExternalAgent : IAsyncDisposable
     public ConcurrentQueue<Guid> Cancelled { get; } = new();
 
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new(StringComparer.Ordinal);
-    private TaskCompletionSource _called = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Lets every "gate" call waiting on <paramref name="gate"/> (and any later one) finish.</summary>
     public void Open(string gate) => Gate(gate).TrySetResult();
@@ -39,20 +39,35 @@ public sealed class ExternalAgent : IAsyncDisposable
     /// <summary>Waits, without polling, until at least <paramref name="count"/> calls matching <paramref name="match"/> arrived.</summary>
     public async Task<IReadOnlyList<Call>> WaitForCallsAsync(Func<Call, bool> match, int count, CancellationToken cancellationToken)
     {
+        IReadOnlyList<Call> calls = [];
+        await WaitUntilAsync(() => (calls = Calls.Where(match).ToList()).Count >= count, cancellationToken);
+        return calls;
+    }
+
+    /// <summary>
+    /// Waits, without polling, until this agent saw the call for <paramref name="taskId"/> dropped. The caller's side
+    /// ends first; this side learns of it when its server reads the closed connection, which can come later.
+    /// </summary>
+    public Task WaitForCancelledAsync(Guid taskId, CancellationToken cancellationToken) =>
+        WaitUntilAsync(() => Cancelled.Contains(taskId), cancellationToken);
+
+    private async Task WaitUntilAsync(Func<bool> done, CancellationToken cancellationToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));
         while (true)
         {
-            var next = Volatile.Read(ref _called).Task;
-            var calls = Calls.Where(match).ToList();
-            if (calls.Count >= count)
+            var next = Volatile.Read(ref _changed).Task;
+            if (done())
             {
-                return calls;
+                return;
             }
 
             await next.WaitAsync(timeout.Token);
         }
     }
+
+    private void Changed() => Interlocked.Exchange(ref _changed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     private TaskCompletionSource Gate(string gate) => _gates.GetOrAdd(gate, _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
 
@@ -88,7 +103,7 @@ public sealed class ExternalAgent : IAsyncDisposable
             body.GetProperty("attempt").GetInt32());
         Calls.Enqueue(call);
         Started.TrySetResult(call);
-        Interlocked.Exchange(ref _called, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        Changed();
         switch (call.Action)
         {
             case "echo":
@@ -110,6 +125,7 @@ public sealed class ExternalAgent : IAsyncDisposable
                 catch (OperationCanceledException)
                 {
                     Cancelled.Enqueue(call.TaskId);
+                    Changed();
                     return Results.Empty;
                 }
 
@@ -122,6 +138,7 @@ public sealed class ExternalAgent : IAsyncDisposable
                 catch (OperationCanceledException)
                 {
                     Cancelled.Enqueue(call.TaskId);
+                    Changed();
                 }
 
                 return Results.Empty;

@@ -166,7 +166,7 @@ public abstract class TaskConformance<TStore>(TaskFixture<TStore> fixture) : ICl
         Assert.Equal("cancelled", seen[^1]);
         var task = await fixture.WaitForAsync(admin, id, TaskState.Cancelled);
         Assert.Contains("cancelled by admin", task.GetProperty("error").GetString(), StringComparison.Ordinal);
-        Assert.Contains(id, fixture.Agent.Cancelled);
+        await fixture.Agent.WaitForCancelledAsync(id, Cancellation);
         await HttpConformance<TStore>.AssertProblemAsync(await admin.PostAsync($"/api/v1/tasks/{id}/cancel", null, Cancellation), HttpStatusCode.Conflict, "conflict");
     }
 
