@@ -1,6 +1,5 @@
 using System.Text;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Metadata;
 
 namespace Sutazai.Persistence;
 
@@ -20,21 +19,19 @@ public static class RowsInsert
     public static async Task ExecuteAsync<TEntity>(DbContext db, IReadOnlyCollection<TEntity> rows, CancellationToken cancellationToken)
         where TEntity : class
     {
-        var entity = db.Model.FindEntityType(typeof(TEntity)) ?? throw new InvalidOperationException($"{typeof(TEntity).Name} is not in the model.");
-        var columns = entity.GetProperties().Where(p => !(p.IsPrimaryKey() && p.ValueGenerated == ValueGenerated.OnAdd && p.ClrType == typeof(long))).ToList();
-        using var sql = new RowsSql(db, entity);
-        var head = $"INSERT INTO {sql.Table} ({string.Join(", ", columns.Select(sql.Column))}) VALUES ";
-        string Values(TEntity row) => $"({string.Join(", ", columns.Select(c => sql.Parameter(c, c.GetGetter().GetClrValue(row))))})";
+        using var sql = new RowsSql(db);
+        var entity = sql.Entity<TEntity>();
+        var head = sql.InsertInto(entity) + " VALUES ";
         if (db.Database.IsSqlite())
         {
-            await sql.ExecuteEachAsync(rows, row => head + Values(row), cancellationToken);
+            await sql.ExecuteEachAsync(rows, row => head + sql.Values(entity, row), cancellationToken);
             return;
         }
 
         foreach (var chunk in rows.Chunk(MaxRows))
         {
             sql.ClearParameters();
-            var text = new StringBuilder(head).AppendJoin(", ", chunk.Select(Values));
+            var text = new StringBuilder(head).AppendJoin(", ", chunk.Select(row => sql.Values(entity, row)));
             await db.Database.ExecuteSqlRawAsync(text.ToString(), sql.Parameters, cancellationToken);
         }
     }

@@ -7,7 +7,7 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace Sutazai.Persistence;
 
 /// <summary>
-/// What a hand-built statement over an entity's table needs from EF's model: the table and column names, quoted
+/// What a hand-built statement over entities' tables needs from EF's model: the table and column names, quoted
 /// for the provider, and parameters made by each property's own type mapping (value converters included), so
 /// values are stored exactly as EF stores them.
 /// </summary>
@@ -21,32 +21,59 @@ namespace Sutazai.Persistence;
 internal sealed class RowsSql : IDisposable
 {
     private readonly ISqlGenerationHelper _sql;
-    private readonly StoreObjectIdentifier _table;
+    private readonly IRelationalTypeMappingSource _mappings;
     private readonly DbContext _db;
     private readonly DbCommand _factory;
     private readonly List<DbParameter> _parameters = [];
 
-    public RowsSql(DbContext db, IEntityType entity)
+    public RowsSql(DbContext db)
     {
         _db = db;
         _sql = db.GetService<ISqlGenerationHelper>();
-        _table = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+        _mappings = db.GetService<IRelationalTypeMappingSource>();
         _factory = db.Database.GetDbConnection().CreateCommand();
-        Table = _sql.DelimitIdentifier(_table.Name, _table.Schema);
     }
-
-    public string Table { get; }
 
     public IReadOnlyList<DbParameter> Parameters => _parameters;
 
-    public string Column(IProperty property) => _sql.DelimitIdentifier(property.GetColumnName(_table)!);
+    public IEntityType Entity<TEntity>() => _db.Model.FindEntityType(typeof(TEntity)) ?? throw new InvalidOperationException($"{typeof(TEntity).Name} is not in the model.");
+
+    public string Table(IEntityType entity) => _sql.DelimitIdentifier(entity.GetTableName()!, entity.GetSchema());
+
+    public string Column(IProperty property) => _sql.DelimitIdentifier(property.GetColumnName());
+
+    /// <summary>The column of the entity's (single) primary key.</summary>
+    public string Key(IEntityType entity) => Column(entity.FindPrimaryKey()!.Properties.Single());
+
+    /// <summary>The columns a new row is written with: all but a numeric key the database numbers itself.</summary>
+    public static IReadOnlyList<IProperty> Written(IEntityType entity) =>
+        [.. entity.GetProperties().Where(p => !(p.IsPrimaryKey() && p.ValueGenerated == ValueGenerated.OnAdd && p.ClrType == typeof(long)))];
+
+    /// <summary><c>INSERT INTO t (a, b, ...)</c> for the <see cref="Written"/> columns.</summary>
+    public string InsertInto(IEntityType entity) => $"INSERT INTO {Table(entity)} ({string.Join(", ", Written(entity).Select(Column))})";
+
+    /// <summary><c>(@a, @b, ...)</c>: a new row's <see cref="Written"/> values as parameters.</summary>
+    public string Values(IEntityType entity, object row) => $"({string.Join(", ", Written(entity).Select(c => Parameter(c, c.GetGetter().GetClrValue(row))))})";
+
+    /// <summary>
+    /// <c>INSERT INTO t (...) SELECT * FROM (VALUES (...), ...) AS v WHERE condition</c>: new rows written only if the
+    /// condition holds when the statement runs, in the order given.
+    /// </summary>
+    public string InsertWhere(IEntityType entity, IEnumerable<object> rows, string condition) =>
+        $"{InsertInto(entity)} SELECT * FROM (VALUES {string.Join(", ", rows.Select(row => Values(entity, row)))}) AS v WHERE {condition}";
 
     /// <summary>Adds a parameter holding the value as the property stores it.</summary>
     /// <returns>How the statement refers to the parameter, for example <c>@r3</c>.</returns>
-    public string Parameter(IProperty property, object? value)
+    public string Parameter(IProperty property, object? value) => Add(property.GetRelationalTypeMapping(), value, property.IsNullable);
+
+    /// <summary>Adds a parameter of the provider's default mapping for <typeparamref name="T"/> (an array of keys, say).</summary>
+    public string Parameter<T>(T value) =>
+        Add(_mappings.FindMapping(typeof(T)) ?? throw new InvalidOperationException($"The provider has no mapping for {typeof(T).Name}."), value, nullable: false);
+
+    private string Add(RelationalTypeMapping mapping, object? value, bool nullable)
     {
         var name = $"r{_parameters.Count}";
-        _parameters.Add(property.GetRelationalTypeMapping().CreateParameter(_factory, name, value, property.IsNullable));
+        _parameters.Add(mapping.CreateParameter(_factory, name, value, nullable));
         // The provider's own spelling of a parameter reference, as EF writes it in its statements.
         return _sql.GenerateParameterNamePlaceholder(name);
     }

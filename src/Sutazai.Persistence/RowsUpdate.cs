@@ -27,6 +27,7 @@ internal sealed class RowsUpdate<TEntity>(DbContext db, Expression<Func<TEntity,
     private readonly List<IProperty> _incremented = [];
     private readonly List<(IProperty Property, object?[] Allowed)> _guards = [];
     private readonly List<object?[]> _rows = [];
+    private List<IProperty>? _columns;
 
     /// <summary>A value every row gets.</summary>
     public RowsUpdate<TEntity> Set(Expression<Func<TEntity, object?>> property, object? value)
@@ -60,6 +61,9 @@ internal sealed class RowsUpdate<TEntity>(DbContext db, Expression<Func<TEntity,
         _rows.Add(values);
     }
 
+    /// <summary>The rows added, each its key and then its values.</summary>
+    public IReadOnlyList<object?[]> Rows => _rows;
+
     /// <returns>How many rows were updated.</returns>
     public async Task<int> ExecuteAsync(CancellationToken cancellationToken)
     {
@@ -68,28 +72,29 @@ internal sealed class RowsUpdate<TEntity>(DbContext db, Expression<Func<TEntity,
             return 0;
         }
 
-        using var sql = new RowsSql(db, _entity);
-        var columns = perRow.Select(Property).Prepend(Property(key)).ToList();
-        string Statement(object?[] row)
-        {
-            var values = columns.Skip(1).Select((c, i) => $"{sql.Column(c)} = {sql.Parameter(c, row[i + 1])}");
-            var shared = _same.Select(s => $"{sql.Column(s.Property)} = {sql.Parameter(s.Property, s.Value)}").Concat(_incremented.Select(p => $"{sql.Column(p)} = {sql.Column(p)} + 1"));
-            var guard = string.Concat(_guards.Select(g => $" AND {sql.Column(g.Property)} IN ({string.Join(", ", g.Allowed.Select(a => sql.Parameter(g.Property, a)))})"));
-            return $"UPDATE {sql.Table} SET {string.Join(", ", values.Concat(shared))} WHERE {sql.Column(columns[0])} = {sql.Parameter(columns[0], row[0])}{guard};";
-        }
-
+        using var sql = new RowsSql(db);
         if (db.Database.IsSqlite())
         {
-            return await sql.ExecuteEachAsync(_rows, Statement, cancellationToken);
+            return await sql.ExecuteEachAsync(_rows, row => Statement(sql, row) + ";", cancellationToken);
         }
 
         var text = new StringBuilder();
         foreach (var row in _rows)
         {
-            text.AppendLine(Statement(row));
+            text.Append(Statement(sql, row)).AppendLine(";");
         }
 
         return await db.Database.ExecuteSqlRawAsync(text.ToString(), sql.Parameters, cancellationToken);
+    }
+
+    /// <summary>The row's <c>UPDATE</c>, without a closing semicolon (so that one may add <c>RETURNING</c>), its values added to <paramref name="sql"/>.</summary>
+    public string Statement(RowsSql sql, object?[] row)
+    {
+        var columns = _columns ??= [.. perRow.Select(Property).Prepend(Property(key))];
+        var values = columns.Skip(1).Select((c, i) => $"{sql.Column(c)} = {sql.Parameter(c, row[i + 1])}");
+        var shared = _same.Select(s => $"{sql.Column(s.Property)} = {sql.Parameter(s.Property, s.Value)}").Concat(_incremented.Select(p => $"{sql.Column(p)} = {sql.Column(p)} + 1"));
+        var guard = string.Concat(_guards.Select(g => $" AND {sql.Column(g.Property)} IN ({string.Join(", ", g.Allowed.Select(a => sql.Parameter(g.Property, a)))})"));
+        return $"UPDATE {sql.Table(_entity)} SET {string.Join(", ", values.Concat(shared))} WHERE {sql.Column(columns[0])} = {sql.Parameter(columns[0], row[0])}{guard}";
     }
 
     private IProperty Property(Expression<Func<TEntity, object?>> selector)

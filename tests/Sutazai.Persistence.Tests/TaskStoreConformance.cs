@@ -82,6 +82,30 @@ public abstract class TaskStoreConformance<TStore> : InitializedStoreTest<TStore
         var executions = await db.AgentExecutions.AsNoTracking().Where(e => e.Attempt == 2).ToDictionaryAsync(e => e.TaskId!.Value, e => e.Status, Cancellation);
         Assert.Equal(("completed", "superseded", "failed_will_retry"), (executions[kept.Id], executions[lost.Id], executions[retried.Id]));
         Assert.Equal(0, await db.TaskEvents.CountAsync(e => e.TaskId == lost.Id && e.OccurredAt == finished, Cancellation));
+        var history = await db.TaskEvents.AsNoTracking().Where(e => e.TaskId == kept.Id).OrderBy(e => e.Id).Select(e => e.ToStatus).ToListAsync(Cancellation);
+        Assert.Equal([TaskState.Created, TaskState.Queued, TaskState.Assigned, TaskState.Running, TaskState.Queued, TaskState.Assigned, TaskState.Running, TaskState.Completed], history);
+    }
+
+    [Fact]
+    public async Task A_finish_that_cannot_be_stored_whole_stores_none_of_it()
+    {
+        var (first, second) = (await CreateAsync("first"), await CreateAsync("second"));
+        var agent = await AgentAsync();
+        var now = Harness.Time.GetUtcNow();
+        await Tasks.AssignAsync([new TaskAssignment(first.Id, agent, "r"), new TaskAssignment(second.Id, agent, "r")], "node-a", now, now.AddSeconds(30), Cancellation);
+
+        // The second outcome's webhook names a task that does not exist: its row breaks a foreign key.
+        var orphan = new WebhookDelivery { TaskId = Guid.NewGuid(), Event = "task.completed", Url = "http://127.0.0.1:9/", PayloadJson = "{}", CreatedAt = now, NextAttemptAt = now };
+        TaskOutcome Outcome(TaskItem task, WebhookDelivery? webhook) =>
+            new(task.Id, agent, 1, TaskState.Completed, "done", """{"ok":true}""", null, "{}", now, now.AddSeconds(1), null, webhook);
+        await Assert.ThrowsAnyAsync<Exception>(() => Tasks.FinishAsync([Outcome(first, null), Outcome(second, orphan)], "node-a", Cancellation));
+
+        await using var db = await Harness.Contexts.CreateDbContextAsync(Cancellation);
+        var stored = await db.Tasks.AsNoTracking().Where(t => t.Id == first.Id || t.Id == second.Id).ToListAsync(Cancellation);
+        Assert.All(stored, t => Assert.Equal((TaskState.Running, (string?)"node-a", (string?)null), (t.Status, t.LeaseOwner, t.ResultJson)));
+        Assert.Equal(0, await db.AgentExecutions.CountAsync(e => e.TaskId == first.Id || e.TaskId == second.Id, Cancellation));
+        Assert.Equal(0, await db.TaskEvents.CountAsync(e => (e.TaskId == first.Id || e.TaskId == second.Id) && e.ToStatus == TaskState.Completed, Cancellation));
+        Assert.Equal(0, await db.WebhookDeliveries.CountAsync(Cancellation));
     }
 
     [Fact]

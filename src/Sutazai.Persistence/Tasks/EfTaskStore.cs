@@ -9,7 +9,7 @@ namespace Sutazai.Persistence.Tasks;
 /// nodes race for a task exactly one wins, on SQLite and on PostgreSQL alike; each transition and its event
 /// commit together.
 /// </summary>
-public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : ITaskStore, IAsyncDisposable, IDisposable
+public sealed partial class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : ITaskStore, IAsyncDisposable, IDisposable
 {
     private static readonly TaskState[] Terminal = [TaskState.Completed, TaskState.Failed, TaskState.Cancelled, TaskState.TimedOut];
     private static readonly TaskState[] Held = [TaskState.Assigned, TaskState.Running];
@@ -173,7 +173,6 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
         }
 
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var claim = new RowsUpdate<TaskItem>(db, t => t.Id, t => t.AgentId, t => t.RoutingReason)
             .Set(t => t.Status, TaskState.Running)
             .Set(t => t.StartedAt, now)
@@ -187,6 +186,12 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
             claim.Add(assignment.TaskId, assignment.AgentId, assignment.Reason);
         }
 
+        if (db.Database.IsNpgsql())
+        {
+            return await AssignInOneTripAsync(db, claim, assignments, node, now, cancellationToken);
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         if (await claim.ExecuteAsync(cancellationToken) == 0)
         {
             return [];
@@ -199,11 +204,7 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
         var won = await db.Tasks.AsNoTracking()
             .Where(t => ids.Contains(t.Id) && t.Status == TaskState.Running && t.LeaseOwner == node)
             .ToListAsync(cancellationToken);
-        await RowsInsert.ExecuteAsync(db, [.. won.SelectMany(task => new[]
-        {
-            new TaskEvent { TaskId = task.Id, FromStatus = TaskState.Queued, ToStatus = TaskState.Assigned, Reason = reasons[task.Id], OccurredAt = now },
-            new TaskEvent { TaskId = task.Id, FromStatus = TaskState.Assigned, ToStatus = TaskState.Running, Reason = $"started on {node}", OccurredAt = now },
-        })], cancellationToken);
+        await RowsInsert.ExecuteAsync(db, [.. won.SelectMany(task => Claimed(task.Id, reasons[task.Id], node, now))], cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return won;
     }
@@ -230,7 +231,6 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
     public async Task<IReadOnlyList<bool>> FinishAsync(IReadOnlyList<TaskOutcome> outcomes, string node, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var finish = new RowsUpdate<TaskItem>(db, t => t.Id, t => t.Status, t => t.ResultJson, t => t.ErrorMessage, t => t.CompletedAt, t => t.NextAttemptAt)
             .Set(t => t.LeaseOwner, null)
             .Set(t => t.LeaseExpiresAt, null)
@@ -242,6 +242,12 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
             finish.Add(outcome.TaskId, outcome.NextState, outcome.ResultJson, outcome.Error, Terminal.Contains(outcome.NextState) ? outcome.FinishedAt : null, outcome.RetryAt);
         }
 
+        if (db.Database.IsNpgsql())
+        {
+            return await FinishInOneTripAsync(db, finish, outcomes, cancellationToken);
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var updated = await finish.ExecuteAsync(cancellationToken);
         if (updated != outcomes.Count && outcomes.Count > 1)
         {
@@ -258,25 +264,10 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
         }
 
         var applied = updated == outcomes.Count;
-        await RowsInsert.ExecuteAsync(db, [.. outcomes.Select(outcome => new AgentExecution
-        {
-            AgentId = outcome.AgentId,
-            TaskId = outcome.TaskId,
-            Attempt = outcome.Attempt,
-            Status = applied ? ExecutionStatus(outcome.NextState) : "superseded",
-            InputJson = outcome.InputJson,
-            OutputJson = outcome.ResultJson,
-            ErrorMessage = outcome.Error,
-            ExecutionTimeMs = (outcome.FinishedAt - outcome.StartedAt).TotalMilliseconds,
-            CreatedAt = outcome.StartedAt,
-            CompletedAt = outcome.FinishedAt,
-        })], cancellationToken);
+        await RowsInsert.ExecuteAsync(db, [.. outcomes.Select(outcome => Execution(outcome, applied))], cancellationToken);
         if (applied)
         {
-            await RowsInsert.ExecuteAsync(
-                db,
-                [.. outcomes.Select(o => new TaskEvent { TaskId = o.TaskId, FromStatus = TaskState.Running, ToStatus = o.NextState, Reason = o.Reason, OccurredAt = o.FinishedAt })],
-                cancellationToken);
+            await RowsInsert.ExecuteAsync(db, [.. outcomes.Select(Finished)], cancellationToken);
             db.WebhookDeliveries.AddRange(outcomes.Select(o => o.Webhook).OfType<WebhookDelivery>());
             await db.SaveChangesAsync(cancellationToken);
         }
@@ -455,6 +446,33 @@ public sealed class EfTaskStore(IDbContextFactory<SutazaiDbContext> contexts) : 
 
     private static Task<TaskItem?> FindByKeyAsync(SutazaiDbContext db, TaskItem task, CancellationToken cancellationToken) =>
         db.Tasks.AsNoTracking().SingleOrDefaultAsync(t => t.UserId == task.UserId && t.IdempotencyKey == task.IdempotencyKey, cancellationToken);
+
+    /// <summary>The attempt as an agent execution; one whose outcome came too late to count is stored as superseded.</summary>
+    private static AgentExecution Execution(TaskOutcome outcome, bool applied) => new()
+    {
+        AgentId = outcome.AgentId,
+        TaskId = outcome.TaskId,
+        Attempt = outcome.Attempt,
+        Status = applied ? ExecutionStatus(outcome.NextState) : Superseded,
+        InputJson = outcome.InputJson,
+        OutputJson = outcome.ResultJson,
+        ErrorMessage = outcome.Error,
+        ExecutionTimeMs = (outcome.FinishedAt - outcome.StartedAt).TotalMilliseconds,
+        CreatedAt = outcome.StartedAt,
+        CompletedAt = outcome.FinishedAt,
+    };
+
+    private static TaskEvent Finished(TaskOutcome outcome) =>
+        new() { TaskId = outcome.TaskId, FromStatus = TaskState.Running, ToStatus = outcome.NextState, Reason = outcome.Reason, OccurredAt = outcome.FinishedAt };
+
+    /// <summary>The transitions of a claim: assigned (with the router's reason), then running on this node.</summary>
+    private static TaskEvent[] Claimed(Guid taskId, string reason, string node, DateTimeOffset now) =>
+    [
+        new TaskEvent { TaskId = taskId, FromStatus = TaskState.Queued, ToStatus = TaskState.Assigned, Reason = reason, OccurredAt = now },
+        new TaskEvent { TaskId = taskId, FromStatus = TaskState.Assigned, ToStatus = TaskState.Running, Reason = $"started on {node}", OccurredAt = now },
+    ];
+
+    private const string Superseded = "superseded";
 
     private static string ExecutionStatus(TaskState next) => next switch
     {
