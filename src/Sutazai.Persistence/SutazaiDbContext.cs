@@ -67,7 +67,7 @@ public abstract class SutazaiDbContext(DbContextOptions options) : DbContext(opt
         var json = new JsonColumns(JsonColumnType);
         IdentityModel.Configure(modelBuilder, json);
         AgentsModel.Configure(modelBuilder, json);
-        TasksModel.Configure(modelBuilder, json);
+        TasksModel.Configure(modelBuilder, json, Database.IsNpgsql());
         ContentModel.Configure(modelBuilder, json);
         MonitoringModel.Configure(modelBuilder, json);
         ResourcesModel.Configure(modelBuilder, json);

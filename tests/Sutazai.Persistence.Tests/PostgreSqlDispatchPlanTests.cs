@@ -53,7 +53,7 @@ public sealed class PostgreSqlDispatchPlanTests
         await using var measuredStore = new FixedPostgreSqlStore(measured);
         await using var harness = StoreHarness.Create(measuredStore);
         var tasks = harness.Services.GetRequiredService<ITaskStore>();
-        var window = new DispatchWindow(now) { PerAgent = new Dictionary<Guid, int> { [busy] = 2, [idle] = 2 }, Unaddressed = 2 };
+        var window = new DispatchWindow(now) { PerAgent = new Dictionary<Guid, int> { [busy] = 2, [idle] = 2 }, Unaddressed = 2, Head = 2 };
         for (var i = 0; i < 3; i++)
         {
             // Npgsql prepares a statement on its second run.

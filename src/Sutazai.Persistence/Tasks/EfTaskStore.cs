@@ -95,7 +95,8 @@ public sealed partial class EfTaskStore(IDbContextFactory<SutazaiDbContext> cont
             // ~4 ms a round to plan): a lateral seek per agent in the queued-by-agent index, over array parameters (EF's
             // LINQ for the same query is a window over every queued task). The state is the partial indexes' literal
             // (TasksModel.QueuedFilter), not a parameter: only then may a generic plan use them. The agent is unknown
-            // when this is planned; the PartialTaskIndexes migration keeps PostgreSQL from guessing it owns every task.
+            // when this is planned; the PartialTaskIndexes migration keeps PostgreSQL from guessing it owns every task,
+            // and there is no index of the whole queue for the plan to walk instead (TasksModel).
             var agentIds = window.PerAgent.Keys.ToArray();
             var counts = window.PerAgent.Values.ToArray();
             parts.Add(db.Tasks.FromSql($"""
@@ -127,7 +128,31 @@ public sealed partial class EfTaskStore(IDbContextFactory<SutazaiDbContext> cont
             parts.Add(unaddressed.OrderBy(t => t.DispatchScore).Take(window.Unaddressed));
         }
 
-        if (window.Head > 0)
+        if (window.Head > 0 && db.Database.IsNpgsql())
+        {
+            // The head of the whole queue read agent by agent (PostgreSQL has no index of the whole queue, see
+            // TasksModel): each agent's first few from its own queue and the first few addressed to none, the first
+            // of them all taken.
+            var head = window.Head;
+            parts.Add(db.Tasks.FromSql($"""
+                SELECT h.* FROM (
+                    SELECT t.* FROM agents AS a
+                    CROSS JOIN LATERAL (
+                        SELECT * FROM tasks
+                        WHERE agent_id = a.id AND status = 'Queued' AND (next_attempt_at IS NULL OR next_attempt_at <= {now})
+                        ORDER BY dispatch_score
+                        LIMIT {head}) AS t
+                    UNION ALL
+                    (SELECT * FROM tasks
+                     WHERE agent_id IS NULL AND status = 'Queued' AND (next_attempt_at IS NULL OR next_attempt_at <= {now})
+                     ORDER BY dispatch_score
+                     LIMIT {head})
+                ) AS h
+                ORDER BY h.dispatch_score
+                LIMIT {head}
+                """));
+        }
+        else if (window.Head > 0)
         {
             parts.Add(due.OrderBy(t => t.DispatchScore).Take(window.Head));
         }

@@ -16,7 +16,8 @@ internal static class TasksModel
     private static IndexBuilder<TaskItem> Named(EntityTypeBuilder<TaskItem> task, string name, Expression<Func<TaskItem, object?>> columns) =>
         task.HasIndex(columns, name).HasDatabaseName(name);
 
-    public static void Configure(ModelBuilder model, JsonColumns json)
+    /// <param name="postgreSql">Whether the model is PostgreSQL's, which leaves out the index of the whole queue (see there).</param>
+    public static void Configure(ModelBuilder model, JsonColumns json, bool postgreSql)
     {
         model.Entity<TaskItem>(task =>
         {
@@ -36,7 +37,15 @@ internal static class TasksModel
             // writes no entry in them, and PostgreSQL's generic plans have no index over every task to walk instead. The
             // queries name the state as this literal. The state leads the keys so that SQLite, which plans without
             // statistics, sees an equality followed by the order it wants.
-            Named(task, "ix_tasks_queued", t => new { t.Status, t.DispatchScore }).HasFilter(QueuedFilter);
+            // PostgreSQL has no index of the whole queue: its planner could take it for an agent's seek (walking
+            // the queue, skipping other agents' tasks) whenever the indexes' statistics say they are empty, as they do
+            // from their creation on an empty table until the first vacuum, and keep that plan while the queue
+            // grows. There the head of the queue is read agent by agent (EfTaskStore.PeekDispatchableAsync).
+            if (!postgreSql)
+            {
+                Named(task, "ix_tasks_queued", t => new { t.Status, t.DispatchScore }).HasFilter(QueuedFilter);
+            }
+
             Named(task, "ix_tasks_queued_by_agent", t => new { t.AgentId, t.Status, t.DispatchScore }).HasFilter(QueuedFilter);
             Named(task, "ix_tasks_queued_unaddressed", t => new { t.Status, t.DispatchScore }).HasFilter($"{QueuedFilter} AND agent_id IS NULL");
             task.Property(t => t.WebhookUrl).HasMaxLength(2000);

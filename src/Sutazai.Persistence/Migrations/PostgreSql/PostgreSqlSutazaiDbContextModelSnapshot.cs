@@ -1759,10 +1759,6 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                     b.HasIndex("Status", "CreatedAt", "Id")
                         .HasDatabaseName("ix_tasks_status_created_at_id");
 
-                    b.HasIndex(new[] { "Status", "DispatchScore" }, "ix_tasks_queued")
-                        .HasDatabaseName("ix_tasks_queued")
-                        .HasFilter("status = 'Queued'");
-
                     b.HasIndex(new[] { "AgentId", "Status", "DispatchScore" }, "ix_tasks_queued_by_agent")
                         .HasDatabaseName("ix_tasks_queued_by_agent")
                         .HasFilter("status = 'Queued'");
