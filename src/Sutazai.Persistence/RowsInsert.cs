@@ -8,30 +8,58 @@ namespace Sutazai.Persistence;
 /// prepared INSERT stepped per row, see <see cref="RowsSql"/>). EF inserts a row
 /// per statement (on SQLite each with <c>RETURNING</c> for its generated key), and rows written by the thousand,
 /// such as task transitions, then cost more in statements than in data. Keys the database generates are left
-/// to it and not read back: use this for rows nobody needs the key of at once. The statement joins the context's
-/// current transaction.
+/// to it and not read back: use this for rows nobody needs the key of at once. The statements join the context's
+/// current transaction; without one, rows of several tables are written in one of their own, and on PostgreSQL
+/// as one command (one round trip, one implicit transaction).
 /// </summary>
 public static class RowsInsert
 {
     /// <summary>Rows per statement, well under the parameter limits of SQLite (32766) and PostgreSQL (65535).</summary>
     private const int MaxRows = 500;
 
-    public static async Task ExecuteAsync<TEntity>(DbContext db, IReadOnlyCollection<TEntity> rows, CancellationToken cancellationToken)
-        where TEntity : class
+    public static Task ExecuteAsync<TEntity>(DbContext db, IReadOnlyCollection<TEntity> rows, CancellationToken cancellationToken)
+        where TEntity : class =>
+        ExecuteTogetherAsync(db, [rows], cancellationToken);
+
+    /// <summary>Rows of several tables, written all or none (see the class's remarks on transactions).</summary>
+    /// <param name="tables">The rows of each table, in the order they are to be written (parents before children).</param>
+    public static async Task ExecuteTogetherAsync(DbContext db, IReadOnlyList<IEnumerable<object>> tables, CancellationToken cancellationToken)
     {
         using var sql = new RowsSql(db);
-        var entity = sql.Entity<TEntity>();
-        var head = sql.InsertInto(entity) + " VALUES ";
+        var groups = tables.Select(rows => rows.ToList()).Where(rows => rows.Count > 0).ToList();
         if (db.Database.IsSqlite())
         {
-            await sql.ExecuteEachAsync(rows, row => head + sql.Values(entity, row), cancellationToken);
+            var own = groups.Count > 1 && db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
+            await using (own)
+            {
+                foreach (var rows in groups)
+                {
+                    var entity = sql.Entity(rows[0].GetType());
+                    var head = sql.InsertInto(entity) + " VALUES ";
+                    await sql.ExecuteEachAsync(rows, row => head + sql.Values(entity, row), cancellationToken);
+                }
+
+                if (own is not null)
+                {
+                    await own.CommitAsync(cancellationToken);
+                }
+            }
+
             return;
         }
 
-        foreach (var chunk in rows.Chunk(MaxRows))
+        var text = new StringBuilder();
+        foreach (var rows in groups)
         {
-            sql.ClearParameters();
-            var text = new StringBuilder(head).AppendJoin(", ", chunk.Select(row => sql.Values(entity, row)));
+            var entity = sql.Entity(rows[0].GetType());
+            foreach (var chunk in rows.Chunk(MaxRows))
+            {
+                text.Append(sql.InsertInto(entity)).Append(" VALUES ").AppendJoin(", ", chunk.Select(row => sql.Values(entity, row))).AppendLine(";");
+            }
+        }
+
+        if (text.Length > 0)
+        {
             await db.Database.ExecuteSqlRawAsync(text.ToString(), sql.Parameters, cancellationToken);
         }
     }

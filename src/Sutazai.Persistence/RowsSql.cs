@@ -36,7 +36,9 @@ internal sealed class RowsSql : IDisposable
 
     public IReadOnlyList<DbParameter> Parameters => _parameters;
 
-    public IEntityType Entity<TEntity>() => _db.Model.FindEntityType(typeof(TEntity)) ?? throw new InvalidOperationException($"{typeof(TEntity).Name} is not in the model.");
+    public IEntityType Entity<TEntity>() => Entity(typeof(TEntity));
+
+    public IEntityType Entity(Type type) => _db.Model.FindEntityType(type) ?? throw new InvalidOperationException($"{type.Name} is not in the model.");
 
     public string Table(IEntityType entity) => _sql.DelimitIdentifier(entity.GetTableName()!, entity.GetSchema());
 

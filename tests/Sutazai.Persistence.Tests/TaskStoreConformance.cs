@@ -165,6 +165,35 @@ public abstract class TaskStoreConformance<TStore> : InitializedStoreTest<TStore
         Assert.Equal(["a0", "b0"], head.Select(t => ids[t.Id]));
     }
 
+    [Fact]
+    public async Task Two_nodes_storing_tasks_with_the_same_keys_at_once_store_each_key_once_and_both_answer_with_it()
+    {
+        // Two stores, as on two nodes: each looks the key up, finds nothing and stores, and one of them finds the
+        // key taken when it writes.
+        await using var other = new Sutazai.Persistence.Tasks.EfTaskStore(Harness.Contexts);
+        // Keys are per user (tasks of no user are never matched by key).
+        var user = new Sutazai.Core.Identity.User { Username = "submitter", Email = "submitter@example.test", PasswordHash = "-" };
+        await using (var users = await Harness.Contexts.CreateDbContextAsync(Cancellation))
+        {
+            users.Users.Add(user);
+            await users.SaveChangesAsync(Cancellation);
+        }
+
+        var now = Harness.Time.GetUtcNow();
+        TaskItem Keyed(int i) => new() { Title = $"keyed {i}", UserId = user.Id, IdempotencyKey = $"key-{i}", CreatedAt = now, DispatchScore = now.UtcTicks + i };
+        var pairs = await Task.WhenAll(Enumerable.Range(0, 20).Select(async i =>
+            await Task.WhenAll(Tasks.CreateAsync(Keyed(i), Cancellation), other.CreateAsync(Keyed(i), Cancellation))));
+
+        Assert.All(pairs, pair =>
+        {
+            Assert.Equal(pair[0].Task.Id, pair[1].Task.Id);
+            Assert.Single(pair, c => c.Created);
+        });
+        await using var db = await Harness.Contexts.CreateDbContextAsync(Cancellation);
+        Assert.Equal(20, await db.Tasks.CountAsync(t => t.IdempotencyKey != null, Cancellation));
+        Assert.Equal(40, await db.TaskEvents.CountAsync(e => e.FromStatus == null || e.FromStatus == TaskState.Created, Cancellation));
+    }
+
     private async Task<Guid> AgentAsync()
     {
         await using var db = await Harness.Contexts.CreateDbContextAsync(Cancellation);

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Sutazai.Core;
 using Sutazai.Core.Tasks;
@@ -56,7 +57,7 @@ public sealed partial class EfTaskStore(IDbContextFactory<SutazaiDbContext> cont
             await StoreAsync(db, [task], cancellationToken);
             return new TaskCreation(task, true);
         }
-        catch (DbUpdateException) when (task.IdempotencyKey is not null)
+        catch (DbException) when (task.IdempotencyKey is not null)
         {
             // The same key arrived twice at once and the other request stored it first.
             await using var again = await contexts.CreateDbContextAsync(cancellationToken);
@@ -64,23 +65,19 @@ public sealed partial class EfTaskStore(IDbContextFactory<SutazaiDbContext> cont
         }
     }
 
-    /// <summary>New tasks, stored as queued with both their first transitions, in one transaction.</summary>
+    /// <summary>New tasks, stored as queued with both their first transitions, in one transaction (on PostgreSQL, one round trip).</summary>
     private static async Task StoreAsync(SutazaiDbContext db, IReadOnlyList<TaskItem> tasks, CancellationToken cancellationToken)
     {
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         foreach (var task in tasks)
         {
             task.Status = TaskState.Queued;
-            db.Tasks.Add(task);
         }
 
-        await db.SaveChangesAsync(cancellationToken);
-        await RowsInsert.ExecuteAsync(db, [.. tasks.SelectMany(task => new[]
+        await RowsInsert.ExecuteTogetherAsync(db, [tasks, tasks.SelectMany(task => new[]
         {
             new TaskEvent { TaskId = task.Id, FromStatus = null, ToStatus = TaskState.Created, Reason = "submitted", OccurredAt = task.CreatedAt },
             new TaskEvent { TaskId = task.Id, FromStatus = TaskState.Created, ToStatus = TaskState.Queued, Reason = "waiting for an agent", OccurredAt = task.CreatedAt },
         })], cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task<IReadOnlyList<TaskItem>> PeekDispatchableAsync(DispatchWindow window, CancellationToken cancellationToken)
