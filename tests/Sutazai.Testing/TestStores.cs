@@ -47,8 +47,21 @@ public sealed class SqliteTestStore : ITestStore
 
     public ValueTask DisposeAsync()
     {
-        // Pooled SQLite connections keep the file open; clearing them lets the directory go.
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        // Pooled SQLite connections keep the file open; clearing them lets the directory go. Only this store's pools
+        // (the platform's connection string and the checkpointer's): clearing every pool closed other tests' idle
+        // connections, and SQLite checkpoints the log into the database when a file's last connection closes, under
+        // a test that was checking the log.
+        var file = System.IO.Path.Combine(DataDir, "sutazai.db");
+        foreach (var connectionString in new[]
+        {
+            new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = file }.ToString(),
+            new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = file, Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadWrite }.ToString(),
+        })
+        {
+            using var connection = new Microsoft.Data.Sqlite.SqliteConnection(connectionString);
+            Microsoft.Data.Sqlite.SqliteConnection.ClearPool(connection);
+        }
+
         _directory.Dispose();
         return ValueTask.CompletedTask;
     }
