@@ -25,6 +25,7 @@ internal sealed class RowsSql : IDisposable
     private readonly DbContext _db;
     private readonly DbCommand _factory;
     private readonly List<DbParameter> _parameters = [];
+    private readonly Dictionary<IEntityType, IReadOnlyList<IProperty>> _written = [];
 
     public RowsSql(DbContext db)
     {
@@ -47,9 +48,16 @@ internal sealed class RowsSql : IDisposable
     /// <summary>The column of the entity's (single) primary key.</summary>
     public string Key(IEntityType entity) => Column(entity.FindPrimaryKey()!.Properties.Single());
 
-    /// <summary>The columns a new row is written with: all but a numeric key the database numbers itself.</summary>
-    public static IReadOnlyList<IProperty> Written(IEntityType entity) =>
-        [.. entity.GetProperties().Where(p => !(p.IsPrimaryKey() && p.ValueGenerated == ValueGenerated.OnAdd && p.ClrType == typeof(long)))];
+    /// <summary>The columns a new row is written with: all but a numeric key the database numbers itself (found once per entity, not per row).</summary>
+    private IReadOnlyList<IProperty> Written(IEntityType entity)
+    {
+        if (!_written.TryGetValue(entity, out var columns))
+        {
+            _written[entity] = columns = [.. entity.GetProperties().Where(p => !(p.IsPrimaryKey() && p.ValueGenerated == ValueGenerated.OnAdd && p.ClrType == typeof(long)))];
+        }
+
+        return columns;
+    }
 
     /// <summary><c>INSERT INTO t (a, b, ...)</c> for the <see cref="Written"/> columns.</summary>
     public string InsertInto(IEntityType entity) => $"INSERT INTO {Table(entity)} ({string.Join(", ", Written(entity).Select(Column))})";

@@ -15,6 +15,9 @@ public sealed partial class EfTaskStore(IDbContextFactory<SutazaiDbContext> cont
     private static readonly TaskState[] Terminal = [TaskState.Completed, TaskState.Failed, TaskState.Cancelled, TaskState.TimedOut];
     private static readonly TaskState[] Held = [TaskState.Assigned, TaskState.Running];
 
+    /// <summary>The execution status of an outcome that came after its task was no longer this node's.</summary>
+    private const string Superseded = "superseded";
+
     /// <summary>Tasks submitted at the same moment are stored in one transaction.</summary>
     private readonly GroupCommit<TaskItem, TaskCreation> _creations = new((batch, cancellationToken) => CreateBatchAsync(contexts, batch, cancellationToken));
 
@@ -493,8 +496,6 @@ public sealed partial class EfTaskStore(IDbContextFactory<SutazaiDbContext> cont
         new TaskEvent { TaskId = taskId, FromStatus = TaskState.Queued, ToStatus = TaskState.Assigned, Reason = reason, OccurredAt = now },
         new TaskEvent { TaskId = taskId, FromStatus = TaskState.Assigned, ToStatus = TaskState.Running, Reason = $"started on {node}", OccurredAt = now },
     ];
-
-    private const string Superseded = "superseded";
 
     private static string ExecutionStatus(TaskState next) => next switch
     {
