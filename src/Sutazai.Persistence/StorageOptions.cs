@@ -21,6 +21,13 @@ public sealed class StorageOptions
     /// <summary>Seconds a single database command may run.</summary>
     public int CommandTimeoutSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// SQLite only: once the write-ahead log holds this many megabytes, the checkpointer holds this node's writes
+    /// back for a moment to start the log again from its beginning; a log that grew to four times this is cut back
+    /// to that size. Without it a node under steady load appends to the log for as long as it runs.
+    /// </summary>
+    public int SqliteLogRestartMegabytes { get; set; } = 16;
+
     public StorageProvider ProviderKind => Enum.Parse<StorageProvider>(Provider, ignoreCase: true);
 }
 
@@ -62,6 +69,11 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
         if (options.CommandTimeoutSeconds is < 1 or > 3600)
         {
             failures.Add($"Sutazai:Storage:CommandTimeoutSeconds must be between 1 and 3600 (got {options.CommandTimeoutSeconds}).");
+        }
+
+        if (options.SqliteLogRestartMegabytes is < 1 or > 1024)
+        {
+            failures.Add($"Sutazai:Storage:SqliteLogRestartMegabytes must be between 1 and 1024 (got {options.SqliteLogRestartMegabytes}).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

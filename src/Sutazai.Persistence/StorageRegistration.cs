@@ -36,7 +36,7 @@ public static class StorageRegistration
         {
             var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             var platform = sp.GetRequiredService<IOptions<PlatformOptions>>().Value;
-            ConfigureSqlite(builder, SqliteConnectionString(storage, platform), storage.CommandTimeoutSeconds);
+            ConfigureSqlite(builder, SqliteConnectionString(storage, platform), storage);
         });
         services.AddPooledDbContextFactory<PostgreSqlSutazaiDbContext>((sp, builder) =>
         {
@@ -111,13 +111,17 @@ public static class StorageRegistration
     /// <summary>One write gate per database file in this process, shared by every context that opens it.</summary>
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SqliteWriteGate> WriteGates = new(StringComparer.Ordinal);
 
-    internal static DbContextOptionsBuilder ConfigureSqlite(DbContextOptionsBuilder builder, string connectionString, int commandTimeout) =>
+    /// <summary>The write gate of the database file behind <paramref name="connectionString"/>.</summary>
+    internal static SqliteWriteGate WriteGate(string connectionString, StorageOptions storage) =>
+        WriteGates.GetOrAdd(connectionString, _ => new SqliteWriteGate(TimeSpan.FromSeconds(storage.CommandTimeoutSeconds)));
+
+    internal static DbContextOptionsBuilder ConfigureSqlite(DbContextOptionsBuilder builder, string connectionString, StorageOptions storage) =>
         builder
             .UseSqlite(connectionString, sqlite => sqlite
                 .MigrationsAssembly(typeof(SqliteSutazaiDbContext).Assembly.FullName)
                 .MigrationsHistoryTable("__ef_migrations_history")
-                .CommandTimeout(commandTimeout))
-            .AddInterceptors(new SqliteConnectionSettings(commandTimeout * 1000), WriteGates.GetOrAdd(connectionString, _ => new SqliteWriteGate(TimeSpan.FromSeconds(commandTimeout))))
+                .CommandTimeout(storage.CommandTimeoutSeconds))
+            .AddInterceptors(new SqliteConnectionSettings(storage), WriteGate(connectionString, storage))
             .UseSnakeCaseNamingConvention()
             .ConfigureWarnings(IgnoreSingleByKeyWarning);
 

@@ -12,11 +12,12 @@ namespace Sutazai.Persistence.Sqlite;
 /// from a map SQLite rebuilds each page it touches every time and remaps the file whenever it grows; the task
 /// bench spent about a fifth of the server's CPU on that (page set-up, page faults, munmap) and runs about 20%
 /// more tasks per second without it. The automatic checkpoint is off: <see cref="SqliteCheckpointer"/> copies the
-/// log into the database in the background instead of inside whichever commit crosses the threshold.
+/// log into the database in the background instead of inside whichever commit crosses the threshold, and restarts
+/// it; the first commit after a restart cuts a log grown past <see cref="SqliteCheckpointer.LogSizeLimit"/> back to it.
 /// </summary>
-internal sealed class SqliteConnectionSettings(int busyTimeoutMilliseconds) : DbConnectionInterceptor
+internal sealed class SqliteConnectionSettings(StorageOptions storage) : DbConnectionInterceptor
 {
-    private readonly string _pragmas = $"PRAGMA busy_timeout={busyTimeoutMilliseconds}; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=0; PRAGMA wal_autocheckpoint=0;";
+    private readonly string _pragmas = $"PRAGMA busy_timeout={storage.CommandTimeoutSeconds * 1000}; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=0; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={SqliteCheckpointer.LogSizeLimit(storage)};";
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {

@@ -26,7 +26,7 @@ public sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<Sqlite
     public SqliteSutazaiDbContext CreateDbContext(string[] args)
     {
         var builder = new DbContextOptionsBuilder<SqliteSutazaiDbContext>();
-        StorageRegistration.ConfigureSqlite(builder, "Data Source=design.db", 30);
+        StorageRegistration.ConfigureSqlite(builder, "Data Source=design.db", new StorageOptions());
         return new(builder.Options);
     }
 }

@@ -24,6 +24,20 @@ internal sealed class SqliteWriteGate(TimeSpan timeout) : DbTransactionIntercept
     /// <summary>Lone write statements that hold the turn until they finish.</summary>
     private readonly ConcurrentDictionary<DbCommand, bool> _statements = new(ReferenceEqualityComparer.Instance);
 
+    /// <summary>Runs <paramref name="work"/> in a turn of its own: no write of this process runs meanwhile.</summary>
+    public async Task<T> AloneAsync<T>(Func<Task<T>> work, CancellationToken cancellationToken)
+    {
+        await EnterAsync(cancellationToken);
+        try
+        {
+            return await work();
+        }
+        finally
+        {
+            _turn.Release();
+        }
+    }
+
     public override InterceptionResult<DbTransaction> TransactionStarting(DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result)
     {
         Enter();
