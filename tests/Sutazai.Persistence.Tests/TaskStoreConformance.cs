@@ -163,6 +163,11 @@ public abstract class TaskStoreConformance<TStore> : InitializedStoreTest<TStore
 
         var head = await Tasks.PeekDispatchableAsync(new DispatchWindow(now) { Head = 2 }, Cancellation);
         Assert.Equal(["a0", "b0"], head.Select(t => ids[t.Id]));
+
+        // The queue view shows the same order, tasks waiting for a retry included.
+        await Tasks.DeferAsync([new TaskDeferral(first[0].Id, "waiting to retry", now.AddHours(1))], Cancellation);
+        var queued = await Harness.Services.GetRequiredService<ITaskQueries>().QueuedAsync(4, Cancellation);
+        Assert.Equal(["a0", "b0", "u0", "a1"], queued.Select(t => ids[t.Id]));
     }
 
     [Fact]

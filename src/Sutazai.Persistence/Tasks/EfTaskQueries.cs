@@ -11,7 +11,10 @@ public sealed class EfTaskQueries(IDbContextFactory<SutazaiDbContext> contexts) 
     public async Task<IReadOnlyList<TaskItem>> QueuedAsync(int limit, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.Tasks.AsNoTracking().Where(t => t.Status == TaskState.Queued).OrderBy(t => t.DispatchScore).Take(limit).ToListAsync(cancellationToken);
+        var queued = db.Database.IsNpgsql()
+            ? EfTaskStore.QueueHeadOnPostgreSql(db, limit, DateTimeOffset.MaxValue).OrderBy(t => t.DispatchScore)
+            : db.Tasks.Where(t => t.Status == TaskState.Queued).OrderBy(t => t.DispatchScore).Take(limit);
+        return await queued.AsNoTracking().ToListAsync(cancellationToken);
     }
 
     public async Task<IReadOnlyList<TaskItem>> ActiveAsync(int limit, CancellationToken cancellationToken)

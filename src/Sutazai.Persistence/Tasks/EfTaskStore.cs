@@ -83,6 +83,30 @@ public sealed partial class EfTaskStore(IDbContextFactory<SutazaiDbContext> cont
         })], cancellationToken);
     }
 
+    /// <summary>
+    /// The first <paramref name="head"/> queued tasks due by <paramref name="dueBy"/>, read agent by agent, as PostgreSQL
+    /// has no index of the whole queue (see <see cref="TasksModel"/>): each agent's first few from its own queue and the
+    /// first few addressed to none, the first of them all taken.
+    /// </summary>
+    internal static IQueryable<TaskItem> QueueHeadOnPostgreSql(SutazaiDbContext db, int head, DateTimeOffset dueBy) =>
+        db.Tasks.FromSql($"""
+            SELECT h.* FROM (
+                SELECT t.* FROM agents AS a
+                CROSS JOIN LATERAL (
+                    SELECT * FROM tasks
+                    WHERE agent_id = a.id AND status = 'Queued' AND (next_attempt_at IS NULL OR next_attempt_at <= {dueBy})
+                    ORDER BY dispatch_score
+                    LIMIT {head}) AS t
+                UNION ALL
+                (SELECT * FROM tasks
+                 WHERE agent_id IS NULL AND status = 'Queued' AND (next_attempt_at IS NULL OR next_attempt_at <= {dueBy})
+                 ORDER BY dispatch_score
+                 LIMIT {head})
+            ) AS h
+            ORDER BY h.dispatch_score
+            LIMIT {head}
+            """);
+
     public async Task<IReadOnlyList<TaskItem>> PeekDispatchableAsync(DispatchWindow window, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
@@ -130,27 +154,7 @@ public sealed partial class EfTaskStore(IDbContextFactory<SutazaiDbContext> cont
 
         if (window.Head > 0 && db.Database.IsNpgsql())
         {
-            // The head of the whole queue read agent by agent (PostgreSQL has no index of the whole queue, see
-            // TasksModel): each agent's first few from its own queue and the first few addressed to none, the first
-            // of them all taken.
-            var head = window.Head;
-            parts.Add(db.Tasks.FromSql($"""
-                SELECT h.* FROM (
-                    SELECT t.* FROM agents AS a
-                    CROSS JOIN LATERAL (
-                        SELECT * FROM tasks
-                        WHERE agent_id = a.id AND status = 'Queued' AND (next_attempt_at IS NULL OR next_attempt_at <= {now})
-                        ORDER BY dispatch_score
-                        LIMIT {head}) AS t
-                    UNION ALL
-                    (SELECT * FROM tasks
-                     WHERE agent_id IS NULL AND status = 'Queued' AND (next_attempt_at IS NULL OR next_attempt_at <= {now})
-                     ORDER BY dispatch_score
-                     LIMIT {head})
-                ) AS h
-                ORDER BY h.dispatch_score
-                LIMIT {head}
-                """));
+            parts.Add(QueueHeadOnPostgreSql(db, window.Head, now));
         }
         else if (window.Head > 0)
         {
