@@ -31,6 +31,10 @@ public sealed class ExternalAgent : IAsyncDisposable
     public ConcurrentQueue<Guid> Cancelled { get; } = new();
 
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _atGate = new(StringComparer.Ordinal);
+
+    /// <summary>The most "gate" calls for each gate that were in progress at once.</summary>
+    public ConcurrentDictionary<string, int> GatePeaks { get; } = new(StringComparer.Ordinal);
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Lets every "gate" call waiting on <paramref name="gate"/> (and any later one) finish.</summary>
@@ -118,15 +122,22 @@ public sealed class ExternalAgent : IAsyncDisposable
             case "break":
                 return Results.StatusCode(500);
             case "gate":
+                var gate = call.Input.GetProperty("gate").GetString()!;
+                var atOnce = _atGate.AddOrUpdate(gate, 1, (_, n) => n + 1);
+                GatePeaks.AddOrUpdate(gate, atOnce, (_, peak) => Math.Max(peak, atOnce));
                 try
                 {
-                    await Gate(call.Input.GetProperty("gate").GetString()!).Task.WaitAsync(context.RequestAborted);
+                    await Gate(gate).Task.WaitAsync(context.RequestAborted);
                 }
                 catch (OperationCanceledException)
                 {
                     Cancelled.Enqueue(call.TaskId);
                     Changed();
                     return Results.Empty;
+                }
+                finally
+                {
+                    _atGate.AddOrUpdate(gate, 0, (_, n) => n - 1);
                 }
 
                 return Results.Ok(new { status = "completed", output = new { passed = call.Input.GetProperty("gate").GetString() } });

@@ -208,6 +208,32 @@ public abstract class TaskConformance<TStore>(TaskFixture<TStore> fixture) : ICl
     }
 
     [Fact]
+    public async Task An_agent_never_runs_more_tasks_at_once_than_its_limit_and_each_runs_once()
+    {
+        using var admin = await Api.AdminAsync();
+        var (_, capability) = await fixture.RegisterAgentAsync(admin, maxConcurrency: 3);
+        var gate = $"limit-{Guid.NewGuid():N}";
+        var ids = new List<Guid>();
+        for (var i = 0; i < 12; i++)
+        {
+            var created = await fixture.SubmitAsync(admin, new { title = $"limited {i}", action = "gate", required_capabilities = new[] { capability }, input = new { gate } });
+            ids.Add(created.GetProperty("id").GetGuid());
+        }
+
+        // Three arrive and wait at the gate; a fourth would be over the limit while they do.
+        bool AtThisGate(ExternalAgent.Call c) => c.Action == "gate" && c.Input.GetProperty("gate").GetString() == gate;
+        await fixture.Agent.WaitForCallsAsync(AtThisGate, 3, Cancellation);
+        fixture.Agent.Open(gate);
+        foreach (var id in ids)
+        {
+            await fixture.WaitForAsync(admin, id, TaskState.Completed);
+        }
+
+        Assert.Equal(3, fixture.Agent.GatePeaks[gate]);
+        Assert.Equal(ids.Order(), fixture.Agent.Calls.Where(AtThisGate).Select(c => c.TaskId).Order());
+    }
+
+    [Fact]
     public async Task Priority_orders_dispatch_and_waiting_long_enough_beats_a_better_priority()
     {
         using var admin = await Api.AdminAsync();

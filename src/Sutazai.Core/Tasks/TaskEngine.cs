@@ -35,6 +35,9 @@ public sealed partial class TaskEngine : BackgroundService
     private readonly TaskOptions _options;
     private readonly string _node;
     private readonly ConcurrentDictionary<Guid, RunningTask> _running = new();
+
+    /// <summary>Claims being stored; their runs start when they are.</summary>
+    private readonly ConcurrentDictionary<Task, bool> _claims = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Random _jitter = new();
 
@@ -102,6 +105,7 @@ public sealed partial class TaskEngine : BackgroundService
         finally
         {
             // In-flight work sees the stopping token, records itself as queued again and lets go of its lease.
+            await Task.WhenAll(_claims.Keys);
             await Task.WhenAll(_running.Values.Select(r => r.Completion));
             await _finishes.DisposeAsync();
             await Task.WhenAll(maintenance, health).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -182,12 +186,14 @@ public sealed partial class TaskEngine : BackgroundService
         // busy fill a page, the next page reads on past them, so they never hide tasks another agent could take.
         // Agents that cannot take work now, and the head of the whole queue, are looked at when the poll ticks,
         // so their tasks are set aside with the reason.
+        // Tasks whose claims are still being stored are still queued in the store: read past them.
+        var claiming = _running.Count(r => !r.Value.Started);
         var window = new DispatchWindow(now)
         {
             PerAgent = _agents.Entries
                 .Where(a => a.FreeSlots > 0 || (ticked && !a.IsFull))
-                .ToDictionary(a => a.Definition.Id, a => a.FreeSlots > 0 ? a.FreeSlots : UnavailableLook),
-            Unaddressed = Math.Min(free, 64) + 8,
+                .ToDictionary(a => a.Definition.Id, a => (a.FreeSlots > 0 ? a.FreeSlots : UnavailableLook) + claiming),
+            Unaddressed = Math.Min(free, 64) + 8 + claiming,
             Head = ticked ? UnavailableLook : 0,
         };
         for (var page = 0; page < MaxPagesPerRound; page++)
@@ -200,6 +206,11 @@ public sealed partial class TaskEngine : BackgroundService
                 if (assignments.Count >= free)
                 {
                     break;
+                }
+
+                if (_running.ContainsKey(task.Id))
+                {
+                    continue;
                 }
 
                 var decision = TaskRouter.Route(task, _agents.Entries);
@@ -265,13 +276,25 @@ public sealed partial class TaskEngine : BackgroundService
             _running[id] = run;
         }
 
+        var claim = ClaimAsync(assignments, runs, now, cancellationToken);
+        _claims[claim] = true;
+        _ = claim.ContinueWith(c => _claims.TryRemove(c, out _), TaskScheduler.Default);
+        return new DispatchRound(assignments.Count, deferrals.Count);
+    }
+
+    /// <summary>
+    /// Stores the round's assignments and starts the runs this node won. The next round does not wait for it: a slot
+    /// freed meanwhile is looked at while the claim is under way.
+    /// </summary>
+    private async Task ClaimAsync(List<(TaskAssignment Assignment, AgentEntry Agent)> assignments, Dictionary<Guid, RunningTask> runs, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         var leaseUntil = now.AddSeconds(_options.LeaseSeconds);
         IReadOnlyList<TaskItem> won;
         try
         {
             won = await _store.AssignAsync([.. assignments.Select(a => a.Assignment)], _node, now, leaseUntil, cancellationToken);
         }
-        catch
+        catch (Exception e)
         {
             foreach (var (id, run) in runs)
             {
@@ -283,10 +306,17 @@ public sealed partial class TaskEngine : BackgroundService
                 agent.Release();
             }
 
-            throw;
+            // As when a round fails: the next poll tries again.
+            if (e is not OperationCanceledException)
+            {
+                LogDispatchFailed(e);
+            }
+
+            return;
         }
 
         var wonIds = won.ToDictionary(t => t.Id);
+        var lost = false;
         foreach (var (assignment, agent) in assignments)
         {
             var running = runs[assignment.TaskId];
@@ -294,6 +324,7 @@ public sealed partial class TaskEngine : BackgroundService
             {
                 Unregister(assignment.TaskId, running);
                 agent.Release();
+                lost = true;
                 continue;
             }
 
@@ -303,7 +334,10 @@ public sealed partial class TaskEngine : BackgroundService
             running.Completion = Task.Run(() => RunAsync(task, agent, running, now, cancellationToken), CancellationToken.None);
         }
 
-        return new DispatchRound(won.Count, deferrals.Count);
+        if (lost)
+        {
+            Wake();
+        }
     }
 
     /// <summary>A round reads at most this many pages of candidates; the poll or a freed slot goes on from the head.</summary>
