@@ -185,8 +185,8 @@ public sealed partial class TaskEngine : BackgroundService
         // addressed to no agent come in pages a little larger than the free slots; when some whose agents turn out
         // busy fill a page, the next page reads on past them, so they never hide tasks another agent could take.
         // Agents that cannot take work now, and the head of the whole queue, are looked at when the poll ticks,
-        // so their tasks are set aside with the reason.
-        // Tasks whose claims are still being stored are still queued in the store: read past them.
+        // so their tasks are set aside with the reason. Tasks whose claims are still being stored (see ClaimAsync) are
+        // still queued in the store: every look reads past them.
         var claiming = _running.Count(r => !r.Value.Started);
         var window = new DispatchWindow(now)
         {
