@@ -51,8 +51,19 @@ public sealed partial class SqliteCheckpointer(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+    }
 
-        await RunAsync("TRUNCATE", storage.Value.CommandTimeoutSeconds * 1000, CancellationToken.None);
+    /// <summary>
+    /// Checkpoints the log in full and truncates it once the rounds have stopped. Here rather than at the end of
+    /// <see cref="ExecuteAsync"/>: a node stopped at once may stop the rounds before they ever started.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (storage.Value.ProviderKind == StorageProvider.Sqlite)
+        {
+            await RunAsync("TRUNCATE", storage.Value.CommandTimeoutSeconds * 1000, CancellationToken.None);
+        }
     }
 
     /// <summary>One round: the passive copy, and the restart once the log is past its size.</summary>
