@@ -30,8 +30,14 @@ public sealed partial class SqliteCheckpointer(
     /// <summary>How long a restart waits for the readers still in the log, with this node's writes held back.</summary>
     private const int RestartWaitMilliseconds = 100;
 
+    /// <summary>The bytes of log from which a round restarts it.</summary>
+    private static long RestartBytes(StorageOptions storage) => storage.SqliteLogRestartMegabytes * 1024L * 1024;
+
     /// <summary>The bytes a log is cut back to after a restart: <c>journal_size_limit</c>.</summary>
-    internal static long LogSizeLimit(StorageOptions storage) => 4L * storage.SqliteLogRestartMegabytes * 1024 * 1024;
+    internal static long LogSizeLimit(StorageOptions storage) => 4 * RestartBytes(storage);
+
+    /// <summary>The platform's own connection string, which also names the database's write gate.</summary>
+    private string DatabaseConnectionString => StorageRegistration.SqliteConnectionString(storage.Value, platform.Value);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -70,19 +76,19 @@ public sealed partial class SqliteCheckpointer(
     public async Task<Checkpoint?> CheckpointAsync(CancellationToken cancellationToken)
     {
         var passive = await RunAsync("PASSIVE", 0, cancellationToken);
-        if (passive is null || passive.LogBytes < storage.Value.SqliteLogRestartMegabytes * 1024L * 1024)
+        if (passive is null || passive.LogBytes < RestartBytes(storage.Value))
         {
             return passive;
         }
 
-        var gate = StorageRegistration.WriteGate(StorageRegistration.SqliteConnectionString(storage.Value, platform.Value), storage.Value);
+        var gate = StorageRegistration.WriteGate(DatabaseConnectionString, storage.Value);
         return await gate.AloneAsync(() => RunAsync("RESTART", RestartWaitMilliseconds, cancellationToken), cancellationToken);
     }
 
     private async Task<Checkpoint?> RunAsync(string mode, int busyTimeoutMilliseconds, CancellationToken cancellationToken)
     {
         // Never creates the database: before the initializer has made it there is nothing to copy.
-        var connectionString = new SqliteConnectionStringBuilder(StorageRegistration.SqliteConnectionString(storage.Value, platform.Value)) { Mode = SqliteOpenMode.ReadWrite }.ToString();
+        var connectionString = new SqliteConnectionStringBuilder(DatabaseConnectionString) { Mode = SqliteOpenMode.ReadWrite }.ToString();
         try
         {
             await using var connection = new SqliteConnection(connectionString);
