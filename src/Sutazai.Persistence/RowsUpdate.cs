@@ -26,6 +26,7 @@ internal sealed class RowsUpdate<TEntity>(DbContext db, Expression<Func<TEntity,
     private readonly List<(IProperty Property, object? Value)> _same = [];
     private readonly List<IProperty> _incremented = [];
     private readonly List<(IProperty Property, object?[] Allowed)> _guards = [];
+    private readonly List<IProperty> _matched = [];
     private readonly List<object?[]> _rows = [];
     private List<IProperty>? _columns;
 
@@ -50,12 +51,20 @@ internal sealed class RowsUpdate<TEntity>(DbContext db, Expression<Func<TEntity,
         return this;
     }
 
-    /// <summary>A row: its key, then its values in the order of the constructor's columns.</summary>
+    /// <summary>Only a row whose value is still its own (given after its new values in <see cref="Add"/>) is updated.</summary>
+    public RowsUpdate<TEntity> WhereStill(Expression<Func<TEntity, object?>> property)
+    {
+        _matched.Add(Property(property));
+        return this;
+    }
+
+    /// <summary>A row: its key, then its values in the order of the constructor's columns, then those <see cref="WhereStill"/> expects.</summary>
     public void Add(params object?[] values)
     {
-        if (values.Length != perRow.Length + 1)
+        var expected = 1 + perRow.Length + _matched.Count;
+        if (values.Length != expected)
         {
-            throw new ArgumentException($"A row takes {perRow.Length + 1} values (the key first), not {values.Length}.", nameof(values));
+            throw new ArgumentException($"A row takes {expected} values (the key first), not {values.Length}.", nameof(values));
         }
 
         _rows.Add(values);
@@ -93,7 +102,8 @@ internal sealed class RowsUpdate<TEntity>(DbContext db, Expression<Func<TEntity,
         var columns = _columns ??= [.. perRow.Select(Property).Prepend(Property(key))];
         var values = columns.Skip(1).Select((c, i) => $"{sql.Column(c)} = {sql.Parameter(c, row[i + 1])}");
         var shared = _same.Select(s => $"{sql.Column(s.Property)} = {sql.Parameter(s.Property, s.Value)}").Concat(_incremented.Select(p => $"{sql.Column(p)} = {sql.Column(p)} + 1"));
-        var guard = string.Concat(_guards.Select(g => $" AND {sql.Column(g.Property)} IN ({string.Join(", ", g.Allowed.Select(a => sql.Parameter(g.Property, a)))})"));
+        var guard = string.Concat(_guards.Select(g => $" AND {sql.Column(g.Property)} IN ({string.Join(", ", g.Allowed.Select(a => sql.Parameter(g.Property, a)))})"))
+            + string.Concat(_matched.Select((p, i) => $" AND {sql.Column(p)} = {sql.Parameter(p, row[columns.Count + i])}"));
         return $"UPDATE {sql.Table(_entity)} SET {string.Join(", ", values.Concat(shared))} WHERE {sql.Column(columns[0])} = {sql.Parameter(columns[0], row[0])}{guard}";
     }
 

@@ -38,12 +38,30 @@ public abstract class TaskStoreConformance<TStore> : InitializedStoreTest<TStore
 
         var now = Harness.Time.GetUtcNow();
         var results = await Task.WhenAll(
-            Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "a")], "node-a", now, now.AddSeconds(30), Cancellation),
-            Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "b")], "node-b", now, now.AddSeconds(30), Cancellation));
+            Tasks.AssignAsync([new TaskAssignment(task.Id, 0, agent, "a")], "node-a", now, now.AddSeconds(30), Cancellation),
+            Tasks.AssignAsync([new TaskAssignment(task.Id, 0, agent, "b")], "node-b", now, now.AddSeconds(30), Cancellation));
 
         Assert.Equal(1, results.Sum(r => r.Count));
         await using var check = await Harness.Contexts.CreateDbContextAsync(Cancellation);
         Assert.Equal(4, await check.TaskEvents.CountAsync(e => e.TaskId == task.Id, Cancellation));
+    }
+
+    [Fact]
+    public async Task A_claim_takes_a_task_only_at_the_attempt_it_was_read_at()
+    {
+        // Read at attempt 0; meanwhile another node ran it once and queued it again for a retry.
+        var (stale, current) = (await CreateAsync("stale"), await CreateAsync("current"));
+        var agent = await AgentAsync();
+        var now = Harness.Time.GetUtcNow();
+        var won = await Tasks.AssignAsync(
+            [new TaskAssignment(stale.Id, 1, agent, "read before its first run"), new TaskAssignment(current.Id, 0, agent, "read now")], "node-a", now, now.AddSeconds(30), Cancellation);
+
+        Assert.Equal([current.Id], won.Select(t => t.Id));
+        await using var db = await Harness.Contexts.CreateDbContextAsync(Cancellation);
+        var left = await db.Tasks.AsNoTracking().SingleAsync(t => t.Id == stale.Id, Cancellation);
+        Assert.Equal((TaskState.Queued, 0, (string?)null), (left.Status, left.Attempt, left.LeaseOwner));
+        Assert.Equal(2, await db.TaskEvents.CountAsync(e => e.TaskId == stale.Id, Cancellation));
+        Assert.Equal(4, await db.TaskEvents.CountAsync(e => e.TaskId == current.Id, Cancellation));
     }
 
     [Fact]
@@ -53,7 +71,7 @@ public abstract class TaskStoreConformance<TStore> : InitializedStoreTest<TStore
         var agent = await AgentAsync();
         var now = Harness.Time.GetUtcNow();
         var won = await Tasks.AssignAsync(
-            [new TaskAssignment(kept.Id, agent, "reason k"), new TaskAssignment(lost.Id, agent, "reason l"), new TaskAssignment(retried.Id, agent, "reason r")],
+            [new TaskAssignment(kept.Id, 0, agent, "reason k"), new TaskAssignment(lost.Id, 0, agent, "reason l"), new TaskAssignment(retried.Id, 0, agent, "reason r")],
             "node-a", now, now.AddSeconds(30), Cancellation);
         var reasons = won.ToDictionary(t => t.Id, t => (t.RoutingReason, t.Attempt, t.LeaseOwner));
         Assert.Equal(("reason k", 1, "node-a"), reasons[kept.Id]);
@@ -63,9 +81,9 @@ public abstract class TaskStoreConformance<TStore> : InitializedStoreTest<TStore
 
         // Another node takes one over (this node's lease on it lapsed) before this node's outcomes are stored.
         await Tasks.RequeueLapsedAsync(now.AddSeconds(31), 1, _ => null, Cancellation);
-        await Tasks.AssignAsync([new TaskAssignment(lost.Id, agent, "again")], "node-b", now.AddSeconds(31), now.AddSeconds(61), Cancellation);
-        await Tasks.AssignAsync([new TaskAssignment(kept.Id, agent, "again")], "node-a", now.AddSeconds(31), now.AddSeconds(61), Cancellation);
-        await Tasks.AssignAsync([new TaskAssignment(retried.Id, agent, "again")], "node-a", now.AddSeconds(31), now.AddSeconds(61), Cancellation);
+        await Tasks.AssignAsync([new TaskAssignment(lost.Id, 1, agent, "again")], "node-b", now.AddSeconds(31), now.AddSeconds(61), Cancellation);
+        await Tasks.AssignAsync([new TaskAssignment(kept.Id, 1, agent, "again")], "node-a", now.AddSeconds(31), now.AddSeconds(61), Cancellation);
+        await Tasks.AssignAsync([new TaskAssignment(retried.Id, 1, agent, "again")], "node-a", now.AddSeconds(31), now.AddSeconds(61), Cancellation);
         var finished = now.AddSeconds(32);
         TaskOutcome Outcome(TaskItem task, TaskState state, string? result, string? error, DateTimeOffset? retryAt = null) =>
             new(task.Id, agent, 2, state, $"{task.Title} ended", result, error, "{}", now.AddSeconds(31), finished, retryAt, null);
@@ -92,7 +110,7 @@ public abstract class TaskStoreConformance<TStore> : InitializedStoreTest<TStore
         var (first, second) = (await CreateAsync("first"), await CreateAsync("second"));
         var agent = await AgentAsync();
         var now = Harness.Time.GetUtcNow();
-        await Tasks.AssignAsync([new TaskAssignment(first.Id, agent, "r"), new TaskAssignment(second.Id, agent, "r")], "node-a", now, now.AddSeconds(30), Cancellation);
+        await Tasks.AssignAsync([new TaskAssignment(first.Id, 0, agent, "r"), new TaskAssignment(second.Id, 0, agent, "r")], "node-a", now, now.AddSeconds(30), Cancellation);
 
         // The second outcome's webhook names a task that does not exist: its row breaks a foreign key.
         var orphan = new WebhookDelivery { TaskId = Guid.NewGuid(), Event = "task.completed", Url = "http://127.0.0.1:9/", PayloadJson = "{}", CreatedAt = now, NextAttemptAt = now };
@@ -114,12 +132,12 @@ public abstract class TaskStoreConformance<TStore> : InitializedStoreTest<TStore
         var task = await CreateAsync("lapsing", maxRetries: 1);
         var agent = await AgentAsync();
         var now = Harness.Time.GetUtcNow();
-        await Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "first")], "dead-node", now, now.AddSeconds(10), Cancellation);
+        await Tasks.AssignAsync([new TaskAssignment(task.Id, 0, agent, "first")], "dead-node", now, now.AddSeconds(10), Cancellation);
 
         var first = await Tasks.RequeueLapsedAsync(now.AddSeconds(11), 1, _ => null, Cancellation);
-        await Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "second")], "dead-node", now, now.AddSeconds(20), Cancellation);
+        await Tasks.AssignAsync([new TaskAssignment(task.Id, 1, agent, "second")], "dead-node", now, now.AddSeconds(20), Cancellation);
         var second = await Tasks.RequeueLapsedAsync(now.AddSeconds(21), 1, _ => null, Cancellation);
-        await Tasks.AssignAsync([new TaskAssignment(task.Id, agent, "third")], "dead-node", now, now.AddSeconds(30), Cancellation);
+        await Tasks.AssignAsync([new TaskAssignment(task.Id, 2, agent, "third")], "dead-node", now, now.AddSeconds(30), Cancellation);
         var third = await Tasks.RequeueLapsedAsync(now.AddSeconds(31), 1, _ => null, Cancellation);
 
         Assert.Equal([task.Id], first);

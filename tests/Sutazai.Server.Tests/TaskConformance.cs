@@ -234,6 +234,38 @@ public abstract class TaskConformance<TStore>(TaskFixture<TStore> fixture) : ICl
     }
 
     [Fact]
+    public async Task A_task_queued_ahead_of_those_the_dispatcher_read_ahead_runs_before_them()
+    {
+        using var admin = await Api.AdminAsync();
+        var (agent, _) = await fixture.RegisterAgentAsync(admin, maxConcurrency: 1);
+        var run = Guid.NewGuid().ToString("N");
+        async Task<Guid> SubmitAsync(string name, int priority, string action = "gate") =>
+            (await fixture.SubmitAsync(admin, new { title = name, agent, action, priority, input = new { gate = $"{run}-{name}" } })).GetProperty("id").GetGuid();
+        Task StartedAsync(Guid id) => fixture.Agent.WaitForCallsAsync(c => c.TaskId == id, 1, Cancellation);
+
+        // The agent's one slot is taken; three tasks wait for it.
+        var first = await SubmitAsync("first", 5);
+        await StartedAsync(first);
+        var (low1, low2, low3) = (await SubmitAsync("low1", 9), await SubmitAsync("low2", 9), await SubmitAsync("low3", 9, "echo"));
+
+        // The slot frees: the next look takes low1 and reads low2 ahead for the slot's next turn.
+        fixture.Agent.Open($"{run}-first");
+        await StartedAsync(low1);
+
+        // An urgent task comes while low1 runs: it goes before what was read ahead.
+        var urgent = await SubmitAsync("urgent", 1, "echo");
+        fixture.Agent.Open($"{run}-low1");
+        fixture.Agent.Open($"{run}-low2");
+        foreach (var id in new[] { first, low1, low2, low3, urgent })
+        {
+            await fixture.WaitForAsync(admin, id, TaskState.Completed);
+        }
+
+        Guid[] ids = [first, low1, low2, low3, urgent];
+        Assert.Equal([first, low1, urgent, low2, low3], fixture.Agent.Calls.Select(c => c.TaskId).Where(ids.Contains));
+    }
+
+    [Fact]
     public async Task Priority_orders_dispatch_and_waiting_long_enough_beats_a_better_priority()
     {
         using var admin = await Api.AdminAsync();

@@ -18,10 +18,11 @@ public interface ITaskStore
     Task<IReadOnlyList<TaskItem>> PeekDispatchableAsync(DispatchWindow window, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Moves each still-queued task to assigned with its agent, reason and a lease for this node, and on to running
-    /// (this node starts it at once): both transitions are stored, in one transaction for the whole batch.
+    /// Moves each task that is still queued, at the attempt it was read at, to assigned with its agent, reason and a
+    /// lease for this node, and on to running (this node starts it at once): both transitions are stored, in one
+    /// transaction for the whole batch.
     /// </summary>
-    /// <returns>The tasks this node now runs; tasks another node took first are left out.</returns>
+    /// <returns>The tasks this node now runs; tasks another node took first (or took, ran and queued again) are left out.</returns>
     Task<IReadOnlyList<TaskItem>> AssignAsync(IReadOnlyList<TaskAssignment> assignments, string node, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken);
 
     /// <summary>Leaves tasks queued, saying why nobody can take them, to be looked at again at their retry time.</summary>
@@ -79,7 +80,8 @@ public sealed record DispatchWindow(DateTimeOffset Now)
     public int Head { get; init; }
 }
 
-public sealed record TaskAssignment(Guid TaskId, Guid AgentId, string Reason);
+/// <param name="Attempt">The task's attempt count when it was read: the claim takes it only if that is still so (and it is still queued).</param>
+public sealed record TaskAssignment(Guid TaskId, int Attempt, Guid AgentId, string Reason);
 
 public sealed record TaskDeferral(Guid TaskId, string Reason, DateTimeOffset RetryAt);
 

@@ -39,6 +39,9 @@ public sealed partial class TaskEngine : BackgroundService
     /// <summary>Claims being stored; their runs start when they are.</summary>
     private readonly ConcurrentDictionary<Task, bool> _claims = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    /// <summary>Tasks the last look read beyond the free slots, taken by the next rounds without looking again.</summary>
+    private readonly DispatchReadAhead _readAhead = new();
     private readonly Random _jitter = new();
 
     public TaskEngine(
@@ -72,8 +75,22 @@ public sealed partial class TaskEngine : BackgroundService
     /// <summary>Tasks running on this node now.</summary>
     public int RunningCount => _running.Count;
 
-    /// <summary>Tells the dispatcher there may be new work, instead of letting it wait for its next poll.</summary>
-    public void Wake() => _wake.Writer.TryWrite(true);
+    /// <summary>Tells the dispatcher there may be new work anywhere in the queue, instead of letting it wait for its next poll.</summary>
+    public void Wake()
+    {
+        _readAhead.Invalidate();
+        Signal();
+    }
+
+    /// <summary>Tells the dispatcher a task with this dispatch score was queued for this agent (or for none).</summary>
+    public void Queued(Guid? agentId, long dispatchScore)
+    {
+        _readAhead.Queued(agentId, dispatchScore);
+        Signal();
+    }
+
+    /// <summary>Wakes the dispatcher for a freed slot: the queue is as it was.</summary>
+    private void Signal() => _wake.Writer.TryWrite(true);
 
     /// <summary>Stops a task running on this node now; false when it is not running here.</summary>
     public bool CancelLocal(Guid taskId, string reason)
@@ -121,7 +138,7 @@ public sealed partial class TaskEngine : BackgroundService
         var ticked = true;
         while (!stoppingToken.IsCancellationRequested)
         {
-            // A round looks at no more tasks than the agents can take now. When none can take any, only the poll
+            // A round places no more tasks than the agents can take now. When none can take any, only the poll
             // looks (to set aside tasks nobody can take, with their reason); a freed slot wakes the loop anyway.
             var free = Math.Min(_options.Workers - _running.Count, _agents.Entries.Sum(a => a.FreeSlots));
             if (free == 0 && ticked && _running.Count < _options.Workers)
@@ -179,37 +196,26 @@ public sealed partial class TaskEngine : BackgroundService
         var now = _time.GetUtcNow();
         var candidates = new List<TaskItem>();
         var assignments = new List<(TaskAssignment Assignment, AgentEntry Agent)>();
+        var assigned = new HashSet<Guid>();
         var deferrals = new List<TaskDeferral>();
+        var left = new List<TaskItem>();
 
-        // Per agent only as many as it has room for: tasks waiting for a full agent are not read at all. Tasks
-        // addressed to no agent come in pages a little larger than the free slots; when some whose agents turn out
-        // busy fill a page, the next page reads on past them, so they never hide tasks another agent could take.
-        // Agents that cannot take work now, and the head of the whole queue, are looked at when the poll ticks,
-        // so their tasks are set aside with the reason. Tasks whose claims are still being stored (see ClaimAsync) are
-        // still queued in the store: every look reads past them.
-        var claiming = _running.Count(r => !r.Value.Started);
-        var window = new DispatchWindow(now)
+        // Routes tasks in dispatch order into the free slots. What is left (waiting for a busy agent, or beyond the free
+        // slots) is kept as the next look-ahead. Returns whether slots are still free while some task waited for a busy
+        // agent: tasks further on may be for others.
+        async Task<bool> PlaceAsync(IReadOnlyList<TaskItem> batch)
         {
-            PerAgent = _agents.Entries
-                .Where(a => a.FreeSlots > 0 || (ticked && !a.IsFull))
-                .ToDictionary(a => a.Definition.Id, a => (a.FreeSlots > 0 ? a.FreeSlots : UnavailableLook) + claiming),
-            Unaddressed = Math.Min(free, 64) + 8 + claiming,
-            Head = ticked ? UnavailableLook : 0,
-        };
-        for (var page = 0; page < MaxPagesPerRound; page++)
-        {
-            var batch = await _store.PeekDispatchableAsync(window, cancellationToken);
-            candidates.AddRange(batch);
             var sawBusy = false;
             foreach (var task in batch)
             {
-                if (assignments.Count >= free)
+                if (_running.ContainsKey(task.Id) || assigned.Contains(task.Id))
                 {
-                    break;
+                    continue;
                 }
 
-                if (_running.ContainsKey(task.Id))
+                if (assignments.Count >= free)
                 {
+                    left.Add(task);
                     continue;
                 }
 
@@ -224,7 +230,8 @@ public sealed partial class TaskEngine : BackgroundService
                         continue;
                     }
 
-                    assignments.Add((new TaskAssignment(task.Id, agent.Definition.Id, decision.Reason), agent));
+                    assignments.Add((new TaskAssignment(task.Id, task.Attempt, agent.Definition.Id, decision.Reason), agent));
+                    assigned.Add(task.Id);
                 }
                 else if (!decision.Busy && decision.Agent is null)
                 {
@@ -233,26 +240,42 @@ public sealed partial class TaskEngine : BackgroundService
                 else
                 {
                     sawBusy = true;
+                    left.Add(task);
                 }
             }
 
-            var unaddressed = batch.Where(t => t.AgentId is null).ToList();
-            if (assignments.Count >= free || unaddressed.Count < window.Unaddressed || !sawBusy)
-            {
-                break;
-            }
-
-            var last = unaddressed[^1].DispatchScore;
-            window = new DispatchWindow(now)
-            {
-                Unaddressed = window.Unaddressed,
-                FromScore = last,
-                AlreadyRead = [.. candidates.Where(t => t.AgentId is null && t.DispatchScore == last).Select(t => t.Id)],
-            };
+            return sawBusy && assignments.Count < free;
         }
 
-        await _store.DeferAsync(deferrals, cancellationToken);
-        foreach (var task in candidates.Where(t => deferrals.Any(d => d.TaskId == t.Id)))
+        try
+        {
+            // First the tasks the last look read ahead (the poll looks at the whole queue instead), then a look if
+            // agents with free slots may have work beyond them.
+            var ahead = ticked ? [] : _readAhead.Take();
+            candidates.AddRange(ahead);
+            await PlaceAsync(ahead);
+            if (assignments.Count < free && (ticked || _readAhead.MustLook(_agents.Entries, left)))
+            {
+                left.Clear();
+                await LookAsync(free, ticked, now, candidates, assigned.Count, PlaceAsync, cancellationToken);
+            }
+
+            _readAhead.Keep(left);
+            await _store.DeferAsync(deferrals, cancellationToken);
+        }
+        catch
+        {
+            // Nothing was claimed: the slots taken for it are free again.
+            _readAhead.Invalidate();
+            foreach (var (_, agent) in assignments)
+            {
+                agent.Release();
+            }
+
+            throw;
+        }
+
+        foreach (var task in candidates.Where(t => deferrals.Any(d => d.TaskId == t.Id)).DistinctBy(t => t.Id))
         {
             var reason = deferrals.First(d => d.TaskId == task.Id).Reason;
             if (reason != task.RoutingReason)
@@ -280,6 +303,62 @@ public sealed partial class TaskEngine : BackgroundService
         _claims[claim] = true;
         _ = claim.ContinueWith(c => _claims.TryRemove(c, out _), TaskScheduler.Default);
         return new DispatchRound(assignments.Count, deferrals.Count);
+    }
+
+    /// <summary>
+    /// Reads due tasks from the store and places them. Per agent only as many as it has room for, and as many again
+    /// to read ahead: tasks waiting for a full agent are not read at all. Tasks addressed to no agent come in pages a
+    /// little larger than the free slots; when some whose agents turn out busy fill a page, the next page reads on
+    /// past them, so they never hide tasks another agent could take. Agents that cannot take work now, and the head
+    /// of the whole queue, are looked at when the poll ticks, so their tasks are set aside with the reason. Tasks
+    /// whose claims are still being stored (see <see cref="ClaimAsync"/>) or were placed this round are still queued
+    /// in the store: every look reads past them.
+    /// </summary>
+    /// <param name="placed">How many tasks this round placed before looking.</param>
+    private async Task LookAsync(
+        int free, bool ticked, DateTimeOffset now, List<TaskItem> candidates, int placed, Func<IReadOnlyList<TaskItem>, Task<bool>> placeAsync, CancellationToken cancellationToken)
+    {
+        _readAhead.BeginLook();
+        var pending = _running.Count(r => !r.Value.Started) + placed;
+        var window = new DispatchWindow(now)
+        {
+            PerAgent = _agents.Entries
+                .Where(a => a.FreeSlots > 0 || (ticked && !a.IsFull))
+                .ToDictionary(a => a.Definition.Id, a => (a.FreeSlots > 0 ? a.FreeSlots + Math.Min(a.Definition.MaxConcurrency, MaxReadAhead) : UnavailableLook) + pending),
+            Unaddressed = Math.Min(free - placed, MaxReadAhead) + 8 + pending,
+            Head = ticked ? UnavailableLook : 0,
+        };
+        var perAgent = window.PerAgent;
+        var unaddressedEmptied = false;
+        for (var page = 0; page < MaxPagesPerRound; page++)
+        {
+            var batch = await _store.PeekDispatchableAsync(window, cancellationToken);
+            candidates.AddRange(batch);
+            if (page == 0)
+            {
+                // Fewer than asked for: the agent's whole queue was read.
+                var read = batch.Where(t => t.AgentId is not null).CountBy(t => t.AgentId!.Value).ToDictionary();
+                _readAhead.Emptied([.. perAgent.Where(a => read.GetValueOrDefault(a.Key) < a.Value).Select(a => a.Key)]);
+            }
+
+            var wantMore = await placeAsync(batch);
+            var unaddressed = batch.Where(t => t.AgentId is null).ToList();
+            unaddressedEmptied = unaddressed.Count < window.Unaddressed;
+            if (!wantMore || unaddressedEmptied)
+            {
+                break;
+            }
+
+            var last = unaddressed[^1].DispatchScore;
+            window = new DispatchWindow(now)
+            {
+                Unaddressed = window.Unaddressed,
+                FromScore = last,
+                AlreadyRead = [.. candidates.Where(t => t.AgentId is null && t.DispatchScore == last).Select(t => t.Id)],
+            };
+        }
+
+        _readAhead.UnaddressedEmptied(unaddressedEmptied);
     }
 
     /// <summary>
@@ -346,6 +425,9 @@ public sealed partial class TaskEngine : BackgroundService
     /// <summary>How many tasks of an agent that cannot take work, or of the whole queue, the poll looks at.</summary>
     private const int UnavailableLook = 8;
 
+    /// <summary>At most how many tasks an agent with free slots has read ahead for it, and how many unaddressed ones a page holds beyond a few.</summary>
+    private const int MaxReadAhead = 64;
+
     /// <summary>
     /// How long a task nobody can take is set aside: briefly at first, then a tenth of how long it has waited, at
     /// most five minutes, so a large backlog of such tasks costs little to carry.
@@ -377,7 +459,7 @@ public sealed partial class TaskEngine : BackgroundService
             // The agent is done with it: its slot takes the next task while this outcome is being stored.
             agent.Release();
             released = true;
-            Wake();
+            Signal();
             task.Status = outcome.NextState;
             task.ResultJson = outcome.ResultJson;
             task.ErrorMessage = outcome.Error;
@@ -417,7 +499,7 @@ public sealed partial class TaskEngine : BackgroundService
             }
 
             Unregister(task.Id, running);
-            Wake();
+            Signal();
         }
     }
 

@@ -199,7 +199,7 @@ public sealed class TaskSubmissions(
         if (creation.Created)
         {
             events.Publish(new TaskChange(task.Id, task.UserId, TaskState.Queued, "waiting for an agent", now, target?.Definition.Name, 0));
-            engine.Wake();
+            engine.Queued(task.AgentId, task.DispatchScore);
         }
 
         return new SubmissionResult.Accepted(creation.Task, creation.Created);

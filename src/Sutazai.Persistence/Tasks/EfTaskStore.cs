@@ -209,10 +209,11 @@ public sealed partial class EfTaskStore(IDbContextFactory<SutazaiDbContext> cont
             .Set(t => t.LeaseExpiresAt, leaseUntil)
             .Set(t => t.NextAttemptAt, null)
             .Increment(t => t.Attempt)
-            .Where(t => t.Status, TaskState.Queued);
+            .Where(t => t.Status, TaskState.Queued)
+            .WhereStill(t => t.Attempt);
         foreach (var assignment in assignments)
         {
-            claim.Add(assignment.TaskId, assignment.AgentId, assignment.Reason);
+            claim.Add(assignment.TaskId, assignment.AgentId, assignment.Reason, assignment.Attempt);
         }
 
         if (db.Database.IsNpgsql())
