@@ -10,7 +10,8 @@ namespace Sutazai.Persistence.Tests;
 /// A dispatch round on PostgreSQL reads the queue it returns, not the backlog, also once its statement is prepared
 /// and planned generically (the plan PostgreSQL keeps for a prepared statement after a few runs, made without the
 /// parameters' values) and with statistics that say one agent owns every task. Such plans walked every task of a
-/// busy agent, or every queued task, for each agent in each round.
+/// busy agent, or every queued task, for each agent in each round. Maintenance likewise reads what it acts on, not
+/// the history.
 /// </summary>
 public sealed class PostgreSqlDispatchPlanTests
 {
@@ -68,6 +69,80 @@ public sealed class PostgreSqlDispatchPlanTests
         var prepared = await PreparedAsync(harness, cancellation);
         Assert.Contains(prepared, s => s.Contains("unnest", StringComparison.Ordinal));
         Assert.InRange(read, 2, 10);
+    }
+
+    [Fact]
+    public async Task Maintenance_finds_lapsed_leases_and_passed_deadlines_without_reading_every_task()
+    {
+        var cancellation = TestContext.Current.CancellationToken;
+        var name = $"sutazai_plan_{Guid.NewGuid():N}";
+        var connectionString = new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString) { Database = name }.ConnectionString;
+        await using var database = new TestDatabase(name, connectionString);
+        await using var setupStore = new FixedPostgreSqlStore(connectionString);
+        await using var setup = StoreHarness.Create(setupStore);
+        await setup.InitializeAsync();
+        Guid agent;
+        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
+        {
+            agent = await db.Agents.OrderBy(a => a.Name).Select(a => a.Id).FirstAsync(cancellation);
+        }
+
+        // A history of finished tasks and a backlog without deadlines; one task held by a node that died, one queued
+        // past its deadline.
+        var now = setup.Time.GetUtcNow();
+        var store = setup.Services.GetRequiredService<ITaskStore>();
+        await Task.WhenAll(Enumerable.Range(0, History).Select(i =>
+            store.CreateAsync(new TaskItem { Title = $"done {i}", AgentId = agent, CreatedAt = now, DispatchScore = now.UtcTicks + i }, cancellation)));
+        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
+        {
+            await db.Tasks.ExecuteUpdateAsync(t => t.SetProperty(x => x.Status, TaskState.Completed).SetProperty(x => x.CompletedAt, now), cancellation);
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, History / 3).Select(i =>
+            store.CreateAsync(new TaskItem { Title = $"waiting {i}", AgentId = agent, CreatedAt = now, DispatchScore = now.UtcTicks + i }, cancellation)));
+
+        var held = (await store.CreateAsync(new TaskItem { Title = "held", AgentId = agent, MaxRetries = 3, CreatedAt = now, DispatchScore = now.UtcTicks }, cancellation)).Task;
+        await store.AssignAsync([new TaskAssignment(held.Id, 0, agent, "run")], "dead-node", now, now.AddSeconds(10), cancellation);
+        var overdue = (await store.CreateAsync(new TaskItem { Title = "overdue", AgentId = agent, Deadline = now.AddSeconds(5), CreatedAt = now, DispatchScore = now.UtcTicks }, cancellation)).Task;
+        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
+        {
+            await db.Database.ExecuteSqlRawAsync("ANALYZE tasks", cancellation);
+        }
+
+        var measured = new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            MaxPoolSize = 1,
+            Options = "-c plan_cache_mode=force_generic_plan -c stats_fetch_consistency=none",
+        }.ConnectionString;
+        await using var measuredStore = new FixedPostgreSqlStore(measured);
+        await using var harness = StoreHarness.Create(measuredStore);
+        var tasks = harness.Services.GetRequiredService<ITaskStore>();
+        for (var i = 0; i < 3; i++)
+        {
+            // Prepared from the second run on; nothing has lapsed or passed its deadline yet.
+            Assert.Empty(await tasks.RequeueLapsedAsync(now, 1, _ => null, cancellation));
+            Assert.Empty(await tasks.ExpireOverdueAsync(now, _ => null, cancellation));
+        }
+
+        var before = await RowsScannedAsync(harness, cancellation);
+        var requeued = await tasks.RequeueLapsedAsync(now.AddSeconds(11), 1, _ => null, cancellation);
+        var expired = await tasks.ExpireOverdueAsync(now.AddSeconds(11), _ => null, cancellation);
+        var scanned = await RowsScannedAsync(harness, cancellation) - before;
+
+        Assert.Equal([held.Id], requeued);
+        Assert.Equal([overdue.Id], expired.Select(t => t.Id));
+        Assert.Equal(0, scanned);
+    }
+
+    private const int History = 3000;
+
+    /// <summary>Rows of <c>tasks</c> read by scanning the whole table so far, this session's pending counts flushed first.</summary>
+    private static async Task<long> RowsScannedAsync(StoreHarness harness, CancellationToken cancellationToken)
+    {
+        await using var db = await harness.Contexts.CreateDbContextAsync(cancellationToken);
+        await db.Database.ExecuteSqlRawAsync("SELECT pg_stat_force_next_flush()", cancellationToken);
+        return await db.Database.SqlQuery<long>($"SELECT coalesce(seq_tup_read, 0)::bigint AS \"Value\" FROM pg_stat_user_tables WHERE relname = 'tasks'")
+            .SingleAsync(cancellationToken);
     }
 
     /// <summary>

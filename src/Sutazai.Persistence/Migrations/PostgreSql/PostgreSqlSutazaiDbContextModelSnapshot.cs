@@ -1741,8 +1741,8 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                     b.HasKey("Id")
                         .HasName("pk_tasks");
 
-                    b.HasIndex("Status", "LeaseExpiresAt")
-                        .HasDatabaseName("ix_tasks_status_lease_expires_at")
+                    b.HasIndex("LeaseExpiresAt")
+                        .HasDatabaseName("ix_tasks_lease_expires_at")
                         .HasFilter("lease_expires_at IS NOT NULL");
 
                     b.HasIndex("UserId", "CreatedAt")
@@ -1762,6 +1762,10 @@ namespace Sutazai.Persistence.Migrations.PostgreSql
                     b.HasIndex(new[] { "AgentId", "Status", "DispatchScore" }, "ix_tasks_queued_by_agent")
                         .HasDatabaseName("ix_tasks_queued_by_agent")
                         .HasFilter("status = 'Queued'");
+
+                    b.HasIndex(new[] { "Deadline" }, "ix_tasks_queued_deadline")
+                        .HasDatabaseName("ix_tasks_queued_deadline")
+                        .HasFilter("status = 'Queued' AND deadline IS NOT NULL");
 
                     b.HasIndex(new[] { "Status", "DispatchScore" }, "ix_tasks_queued_unaddressed")
                         .HasDatabaseName("ix_tasks_queued_unaddressed")

@@ -1725,8 +1725,8 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                     b.HasKey("Id")
                         .HasName("pk_tasks");
 
-                    b.HasIndex("Status", "LeaseExpiresAt")
-                        .HasDatabaseName("ix_tasks_status_lease_expires_at")
+                    b.HasIndex("LeaseExpiresAt")
+                        .HasDatabaseName("ix_tasks_lease_expires_at")
                         .HasFilter("lease_expires_at IS NOT NULL");
 
                     b.HasIndex("UserId", "CreatedAt")
@@ -1750,6 +1750,10 @@ namespace Sutazai.Persistence.Migrations.Sqlite
                     b.HasIndex(new[] { "AgentId", "Status", "DispatchScore" }, "ix_tasks_queued_by_agent")
                         .HasDatabaseName("ix_tasks_queued_by_agent")
                         .HasFilter("status = 'Queued'");
+
+                    b.HasIndex(new[] { "Deadline" }, "ix_tasks_queued_deadline")
+                        .HasDatabaseName("ix_tasks_queued_deadline")
+                        .HasFilter("status = 'Queued' AND deadline IS NOT NULL");
 
                     b.HasIndex(new[] { "Status", "DispatchScore" }, "ix_tasks_queued_unaddressed")
                         .HasDatabaseName("ix_tasks_queued_unaddressed")
