@@ -324,7 +324,7 @@ public sealed partial class TaskEngine : BackgroundService
         {
             PerAgent = _agents.Entries
                 .Where(a => a.FreeSlots > 0 || (ticked && !a.IsFull))
-                .ToDictionary(a => a.Definition.Id, a => (a.FreeSlots > 0 ? a.FreeSlots + Math.Min(a.Definition.MaxConcurrency, MaxReadAhead) : UnavailableLook) + pending),
+                .ToDictionary(a => a.Definition.Id, a => (a.FreeSlots > 0 ? a.FreeSlots + ReadAhead(a) : UnavailableLook) + pending),
             Unaddressed = Math.Min(free - placed, MaxReadAhead) + 8 + pending,
             Head = ticked ? UnavailableLook : 0,
         };
@@ -427,6 +427,12 @@ public sealed partial class TaskEngine : BackgroundService
 
     /// <summary>At most how many tasks an agent with free slots has read ahead for it, and how many unaddressed ones a page holds beyond a few.</summary>
     private const int MaxReadAhead = 64;
+
+    /// <summary>
+    /// How many tasks a look reads ahead for an agent with free slots: enough to refill all its slots twice before the
+    /// next look (each look cost the dispatcher about half a millisecond of CPU, and the database as much).
+    /// </summary>
+    private static int ReadAhead(AgentEntry agent) => Math.Clamp(2 * agent.Definition.MaxConcurrency, 16, MaxReadAhead);
 
     /// <summary>
     /// How long a task nobody can take is set aside: briefly at first, then a tenth of how long it has waited, at
