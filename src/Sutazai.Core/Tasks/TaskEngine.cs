@@ -306,8 +306,8 @@ public sealed partial class TaskEngine : BackgroundService
     }
 
     /// <summary>
-    /// Reads due tasks from the store and places them. Per agent only as many as it has room for, and as many again
-    /// to read ahead: tasks waiting for a full agent are not read at all. Tasks addressed to no agent come in pages a
+    /// Reads due tasks from the store and places them. Per agent only as many as it has room for, and twice its slots
+    /// more to read ahead (<see cref="ReadAhead"/>): tasks waiting for a full agent are not read at all. Tasks addressed to no agent come in pages a
     /// little larger than the free slots; when some whose agents turn out busy fill a page, the next page reads on
     /// past them, so they never hide tasks another agent could take. Agents that cannot take work now, and the head
     /// of the whole queue, are looked at when the poll ticks, so their tasks are set aside with the reason. Tasks
