@@ -246,7 +246,14 @@ public abstract class TaskConformance<TStore>(TaskFixture<TStore> fixture) : ICl
         // The agent's one slot is taken; three tasks wait for it.
         var first = await SubmitAsync("first", 5);
         await StartedAsync(first);
-        var (low1, low2, low3) = (await SubmitAsync("low1", 9), await SubmitAsync("low2", 9), await SubmitAsync("low3", 9, "echo"));
+        // A moment apart: tasks queued at the same instant with the same priority have no order among themselves.
+        async Task<Guid> LaterAsync(string name, string action = "gate")
+        {
+            fixture.Factory.Time.Advance(TimeSpan.FromMilliseconds(1));
+            return await SubmitAsync(name, 9, action);
+        }
+
+        var (low1, low2, low3) = (await LaterAsync("low1"), await LaterAsync("low2"), await LaterAsync("low3", "echo"));
 
         // The slot frees: the next look takes low1 and reads low2 ahead for the slot's next turn.
         fixture.Agent.Open($"{run}-first");

@@ -42,6 +42,9 @@ public sealed partial class TaskEngine : BackgroundService
 
     /// <summary>Tasks the last look read beyond the free slots, taken by the next rounds without looking again.</summary>
     private readonly DispatchReadAhead _readAhead = new();
+
+    /// <summary>Wakes the dispatcher to look when a retry of a task that ran here comes due.</summary>
+    private readonly WakeSchedule _retries;
     private readonly Random _jitter = new();
 
     public TaskEngine(
@@ -67,6 +70,7 @@ public sealed partial class TaskEngine : BackgroundService
         _options = options.Value;
         _node = platform.Value.ResolvedNodeName;
         _finishes = new GroupCommit<TaskOutcome, bool>((outcomes, cancellationToken) => store.FinishAsync(outcomes, _node, cancellationToken));
+        _retries = new WakeSchedule(time, Wake);
         _agents.Changed += Wake;
     }
 
@@ -102,6 +106,12 @@ public sealed partial class TaskEngine : BackgroundService
 
         running.Cancel(reason);
         return true;
+    }
+
+    public override void Dispose()
+    {
+        _retries.Dispose();
+        base.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -490,6 +500,10 @@ public sealed partial class TaskEngine : BackgroundService
             if (applied)
             {
                 _events.Publish(new TaskChange(task.Id, task.UserId, outcome.NextState, outcome.Reason, outcome.FinishedAt, agent.Definition.Name, task.Attempt));
+                if (outcome.RetryAt is { } retryAt)
+                {
+                    _retries.At(retryAt);
+                }
             }
         }
         catch (Exception e)
