@@ -21,12 +21,8 @@ public sealed class PostgreSqlDispatchPlanTests
     public async Task A_prepared_generic_peek_reads_only_about_as_many_index_entries_as_tasks_it_returns()
     {
         var cancellation = TestContext.Current.CancellationToken;
-        var name = $"sutazai_plan_{Guid.NewGuid():N}";
-        var connectionString = new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString) { Database = name }.ConnectionString;
-        await using var database = new TestDatabase(name, connectionString);
-        await using var setupStore = new FixedPostgreSqlStore(connectionString);
-        await using var setup = StoreHarness.Create(setupStore);
-        await setup.InitializeAsync();
+        await using var database = await PlanDatabase.CreateAsync();
+        var setup = database.Setup;
         Guid busy, idle;
         await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
         {
@@ -38,21 +34,8 @@ public sealed class PostgreSqlDispatchPlanTests
         await Task.WhenAll(Enumerable.Range(0, Backlog).Select(i =>
             creations.CreateAsync(new TaskItem { Title = $"queued {i}", AgentId = busy, CreatedAt = now, DispatchScore = now.UtcTicks + i }, cancellation)));
 
-        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
-        {
-            // Statistics as autovacuum would gather them mid-run: one agent owns every task.
-            await db.Database.ExecuteSqlRawAsync("ANALYZE tasks", cancellation);
-        }
-
-        // One pooled connection, so the session that ran the peek is the one whose counts the test flushes; every
-        // prepared statement planned generically; statistics read fresh, not from a snapshot.
-        var measured = new NpgsqlConnectionStringBuilder(connectionString)
-        {
-            MaxPoolSize = 1,
-            Options = "-c plan_cache_mode=force_generic_plan -c stats_fetch_consistency=none",
-        }.ConnectionString;
-        await using var measuredStore = new FixedPostgreSqlStore(measured);
-        await using var harness = StoreHarness.Create(measuredStore);
+        // Statistics as autovacuum would gather them mid-run: one agent owns every task.
+        var harness = await database.MeasureAsync(cancellation);
         var tasks = harness.Services.GetRequiredService<ITaskStore>();
         var window = new DispatchWindow(now) { PerAgent = new Dictionary<Guid, int> { [busy] = 2, [idle] = 2 }, Unaddressed = 2, Head = 2 };
         for (var i = 0; i < 3; i++)
@@ -75,12 +58,8 @@ public sealed class PostgreSqlDispatchPlanTests
     public async Task Maintenance_finds_lapsed_leases_and_passed_deadlines_without_reading_every_task()
     {
         var cancellation = TestContext.Current.CancellationToken;
-        var name = $"sutazai_plan_{Guid.NewGuid():N}";
-        var connectionString = new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString) { Database = name }.ConnectionString;
-        await using var database = new TestDatabase(name, connectionString);
-        await using var setupStore = new FixedPostgreSqlStore(connectionString);
-        await using var setup = StoreHarness.Create(setupStore);
-        await setup.InitializeAsync();
+        await using var database = await PlanDatabase.CreateAsync();
+        var setup = database.Setup;
         Guid agent;
         await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
         {
@@ -104,18 +83,7 @@ public sealed class PostgreSqlDispatchPlanTests
         var held = (await store.CreateAsync(new TaskItem { Title = "held", AgentId = agent, MaxRetries = 3, CreatedAt = now, DispatchScore = now.UtcTicks }, cancellation)).Task;
         await store.AssignAsync([new TaskAssignment(held.Id, 0, agent, "run")], "dead-node", now, now.AddSeconds(10), cancellation);
         var overdue = (await store.CreateAsync(new TaskItem { Title = "overdue", AgentId = agent, Deadline = now.AddSeconds(5), CreatedAt = now, DispatchScore = now.UtcTicks }, cancellation)).Task;
-        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
-        {
-            await db.Database.ExecuteSqlRawAsync("ANALYZE tasks", cancellation);
-        }
-
-        var measured = new NpgsqlConnectionStringBuilder(connectionString)
-        {
-            MaxPoolSize = 1,
-            Options = "-c plan_cache_mode=force_generic_plan -c stats_fetch_consistency=none",
-        }.ConnectionString;
-        await using var measuredStore = new FixedPostgreSqlStore(measured);
-        await using var harness = StoreHarness.Create(measuredStore);
+        var harness = await database.MeasureAsync(cancellation);
         var tasks = harness.Services.GetRequiredService<ITaskStore>();
         for (var i = 0; i < 3; i++)
         {
@@ -136,31 +104,92 @@ public sealed class PostgreSqlDispatchPlanTests
 
     private const int History = 3000;
 
-    /// <summary>Rows of <c>tasks</c> read by scanning the whole table so far, this session's pending counts flushed first.</summary>
-    private static async Task<long> RowsScannedAsync(StoreHarness harness, CancellationToken cancellationToken)
-    {
-        await using var db = await harness.Contexts.CreateDbContextAsync(cancellationToken);
-        await db.Database.ExecuteSqlRawAsync("SELECT pg_stat_force_next_flush()", cancellationToken);
-        return await db.Database.SqlQuery<long>($"SELECT coalesce(seq_tup_read, 0)::bigint AS \"Value\" FROM pg_stat_user_tables WHERE relname = 'tasks'")
-            .SingleAsync(cancellationToken);
-    }
+    /// <summary>Rows of <c>tasks</c> read by scanning the whole table so far.</summary>
+    private static Task<long> RowsScannedAsync(StoreHarness harness, CancellationToken cancellationToken) =>
+        StatisticAsync(harness, $"SELECT coalesce(seq_tup_read, 0)::bigint AS \"Value\" FROM pg_stat_user_tables WHERE relname = 'tasks'", cancellationToken);
 
-    /// <summary>
-    /// Index entries read from <c>tasks</c> so far (database-wide; nothing else reads it meanwhile), this session's
-    /// pending counts flushed first.
-    /// </summary>
-    private static async Task<long> IndexEntriesReadAsync(StoreHarness harness, CancellationToken cancellationToken)
+    /// <summary>Index entries read from <c>tasks</c> so far (database-wide; nothing else reads it meanwhile).</summary>
+    private static Task<long> IndexEntriesReadAsync(StoreHarness harness, CancellationToken cancellationToken) =>
+        StatisticAsync(harness, $"SELECT coalesce(sum(idx_tup_read), 0)::bigint AS \"Value\" FROM pg_stat_user_indexes WHERE relname = 'tasks'", cancellationToken);
+
+    /// <summary>A cumulative statistic, this session's pending counts flushed first.</summary>
+    private static async Task<long> StatisticAsync(StoreHarness harness, FormattableString query, CancellationToken cancellationToken)
     {
         await using var db = await harness.Contexts.CreateDbContextAsync(cancellationToken);
         // The flush happens when the session goes idle after this statement.
         await db.Database.ExecuteSqlRawAsync("SELECT pg_stat_force_next_flush()", cancellationToken);
-        return await db.Database.SqlQuery<long>($"SELECT coalesce(sum(idx_tup_read), 0)::bigint AS \"Value\" FROM pg_stat_user_indexes WHERE relname = 'tasks'")
-            .SingleAsync(cancellationToken);
+        return await db.Database.SqlQuery<long>(query).SingleAsync(cancellationToken);
     }
 
     private static async Task<List<string>> PreparedAsync(StoreHarness harness, CancellationToken cancellationToken)
     {
         await using var db = await harness.Contexts.CreateDbContextAsync(cancellationToken);
         return await PreparedStatements.ListAsync(db, cancellationToken);
+    }
+
+    /// <summary>
+    /// A new database with the schema and a harness to fill it; then, once filled, a second harness to measure with:
+    /// one pooled connection, so the session that ran the statements is the one whose counts a test flushes; every
+    /// prepared statement planned generically; statistics read fresh, not from a snapshot.
+    /// </summary>
+    private sealed class PlanDatabase : IAsyncDisposable
+    {
+        private readonly TestDatabase _database;
+        private readonly FixedPostgreSqlStore _setupStore;
+        private FixedPostgreSqlStore? _measuredStore;
+        private StoreHarness? _measured;
+
+        private PlanDatabase(TestDatabase database, FixedPostgreSqlStore setupStore, StoreHarness setup)
+        {
+            _database = database;
+            _setupStore = setupStore;
+            Setup = setup;
+        }
+
+        public StoreHarness Setup { get; }
+
+        public static async Task<PlanDatabase> CreateAsync()
+        {
+            var name = $"sutazai_plan_{Guid.NewGuid():N}";
+            var connectionString = new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString) { Database = name }.ConnectionString;
+            var setupStore = new FixedPostgreSqlStore(connectionString);
+            var database = new PlanDatabase(new TestDatabase(name, connectionString), setupStore, StoreHarness.Create(setupStore));
+            await database.Setup.InitializeAsync();
+            return database;
+        }
+
+        /// <summary>Gathers the tasks' statistics as they are now, then opens the harness to measure with.</summary>
+        public async Task<StoreHarness> MeasureAsync(CancellationToken cancellationToken)
+        {
+            await using (var db = await Setup.Contexts.CreateDbContextAsync(cancellationToken))
+            {
+                await db.Database.ExecuteSqlRawAsync("ANALYZE tasks", cancellationToken);
+            }
+
+            var measured = new NpgsqlConnectionStringBuilder(_database.ConnectionString)
+            {
+                MaxPoolSize = 1,
+                Options = "-c plan_cache_mode=force_generic_plan -c stats_fetch_consistency=none",
+            }.ConnectionString;
+            _measuredStore = new FixedPostgreSqlStore(measured);
+            return _measured = StoreHarness.Create(_measuredStore);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_measured is not null)
+            {
+                await _measured.DisposeAsync();
+            }
+
+            if (_measuredStore is not null)
+            {
+                await _measuredStore.DisposeAsync();
+            }
+
+            await Setup.DisposeAsync();
+            await _setupStore.DisposeAsync();
+            await _database.DisposeAsync();
+        }
     }
 }
