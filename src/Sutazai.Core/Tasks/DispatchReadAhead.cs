@@ -78,14 +78,16 @@ internal sealed class DispatchReadAhead
     /// <summary>Whether the queue must be read for the free slots of these agents, given the tasks still read ahead.</summary>
     public bool MustLook(IEnumerable<AgentEntry> agents, IReadOnlyCollection<TaskItem> left)
     {
-        if (Volatile.Read(ref _stale) == 1 || (!_unaddressedEmptied && !left.Any(t => t.AgentId is null)))
+        if (Volatile.Read(ref _stale) == 1)
         {
             return true;
         }
 
-        return agents.Any(a => a.FreeSlots > 0
-            && !left.Any(t => t.AgentId == a.Definition.Id)
-            && (!_emptied.Contains(a.Definition.Id) || _queuedFor.ContainsKey(a.Definition.Id)));
+        var waiting = left.Select(t => t.AgentId).ToHashSet();
+        return (!_unaddressedEmptied && !waiting.Contains(null))
+            || agents.Any(a => a.FreeSlots > 0
+                && !waiting.Contains(a.Definition.Id)
+                && (!_emptied.Contains(a.Definition.Id) || _queuedFor.ContainsKey(a.Definition.Id)));
     }
 
     /// <summary>A look begins: what is queued from now on may not be in what it reads.</summary>
