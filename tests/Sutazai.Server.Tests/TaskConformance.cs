@@ -186,7 +186,8 @@ public abstract class TaskConformance<TStore>(TaskFixture<TStore> fixture) : ICl
         var timedOut = await fixture.WaitForAsync(admin, id, TaskState.TimedOut);
         Assert.Contains("timeout of 30 s", timedOut.GetProperty("error").GetString(), StringComparison.Ordinal);
         var retry = await admin.PostAsync($"/api/v1/tasks/{id}/retry", null, Cancellation);
-        Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+        // The answer's body says why, should it ever be refused (it was once, in CI, not reproduced since).
+        Assert.True(retry.StatusCode == HttpStatusCode.Accepted, $"retry answered {retry.StatusCode}: {await retry.Content.ReadAsStringAsync(Cancellation)}; events: {await admin.GetStringAsync($"/api/v1/tasks/{id}/events", Cancellation)}");
         await fixture.WaitForAsync(admin, id, TaskState.Running);
         Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync($"/api/v1/tasks/{id}/cancel", null, Cancellation)).StatusCode);
         await fixture.WaitForAsync(admin, id, TaskState.Cancelled);
