@@ -86,6 +86,8 @@ internal static class TaskScenario
         await ProduceAsync(queue, concurrency, warmup, cancellationToken);
         await queue.WaitForAllAsync(cancellationToken);
         queue.Reset();
+        // On standard error, for profilers to start sampling at: the warm-up's read-back takes a while.
+        await Console.Error.WriteLineAsync($"measuring for {duration.TotalSeconds:0} s");
         var cpuBefore = queue.WorkerCpuTime;
         await ProduceAsync(queue, concurrency, duration, cancellationToken);
         var load = await queue.WaitForAllAsync(cancellationToken);

@@ -4,8 +4,8 @@ using Microsoft.EntityFrameworkCore;
 namespace Sutazai.Persistence;
 
 /// <summary>
-/// Many new rows in one statement: <c>INSERT INTO t (a, b) VALUES (@a0, @b0), (@a1, @b1), ...</c> (on SQLite, one
-/// prepared INSERT stepped per row, see <see cref="RowsSql"/>). EF inserts a row
+/// Many new rows in one statement: on PostgreSQL <c>INSERT INTO t (a, b) SELECT ... FROM unnest(@a, @b)</c>, an array
+/// per column (see <see cref="RowsSql.InsertFrom"/>); on SQLite one prepared INSERT stepped per row (see <see cref="RowsSql"/>). EF inserts a row
 /// per statement (on SQLite each with <c>RETURNING</c> for its generated key), and rows written by the thousand,
 /// such as task transitions, then cost more in statements than in data. Keys the database generates are left
 /// to it and not read back: use this for rows nobody needs the key of at once. The statements join the context's
@@ -14,9 +14,6 @@ namespace Sutazai.Persistence;
 /// </summary>
 public static class RowsInsert
 {
-    /// <summary>Rows per statement, well under the parameter limits of SQLite (32766) and PostgreSQL (65535).</summary>
-    private const int MaxRows = 500;
-
     public static Task ExecuteAsync<TEntity>(DbContext db, IReadOnlyCollection<TEntity> rows, CancellationToken cancellationToken)
         where TEntity : class =>
         ExecuteTogetherAsync(db, [rows], cancellationToken);
@@ -51,11 +48,7 @@ public static class RowsInsert
         var text = new StringBuilder();
         foreach (var rows in groups)
         {
-            var entity = sql.Entity(rows[0].GetType());
-            foreach (var chunk in rows.Chunk(MaxRows))
-            {
-                text.Append(sql.InsertInto(entity)).Append(" VALUES ").AppendJoin(", ", chunk.Select(row => sql.Values(entity, row))).AppendLine(";");
-            }
+            text.Append(sql.InsertFrom(sql.Entity(rows[0].GetType()), rows)).AppendLine(";");
         }
 
         if (text.Length > 0)

@@ -66,11 +66,76 @@ internal sealed class RowsSql : IDisposable
     public string Values(IEntityType entity, object row) => $"({string.Join(", ", Written(entity).Select(c => Parameter(c, c.GetGetter().GetClrValue(row))))})";
 
     /// <summary>
-    /// <c>INSERT INTO t (...) SELECT * FROM (VALUES (...), ...) AS v WHERE condition</c>: new rows written only if the
-    /// condition holds when the statement runs, in the order given.
+    /// PostgreSQL: <c>INSERT INTO t (...) SELECT r.a, r.b, ... FROM unnest(...) AS r(a, b, ...) [WHERE condition]</c>, new
+    /// rows (all but those the condition, which reads the relation <c>r</c> by column name, leaves out) written in the
+    /// order given, whatever their number, by one statement of the same text (see <see cref="Unnest"/>).
     /// </summary>
-    public string InsertWhere(IEntityType entity, IEnumerable<object> rows, string condition) =>
-        $"{InsertInto(entity)} SELECT * FROM (VALUES {string.Join(", ", rows.Select(row => Values(entity, row)))}) AS v WHERE {condition}";
+    public string InsertFrom(IEntityType entity, IEnumerable<object> rows, string? condition = null)
+    {
+        var columns = Written(entity);
+        var list = rows as IReadOnlyList<object> ?? [.. rows];
+        var relation = Unnest("r", columns.Select(c => (Column(c), ArrayOf(c, list.Select(row => c.GetGetter().GetClrValue(row))))));
+        var where = condition is null ? "" : $" WHERE {condition}";
+        return $"{InsertInto(entity)} SELECT {string.Join(", ", columns.Select(c => Read(c, $"r.{Column(c)}")))} FROM {relation}{where} ORDER BY r.ordinal";
+    }
+
+    /// <summary>
+    /// PostgreSQL: <c>unnest(@r0, @r1, ...) WITH ORDINALITY AS alias(a, b, ..., ordinal)</c>, rows as a relation made of
+    /// one array parameter per column (<see cref="Read"/> takes a value back into its column's type). Its text depends
+    /// on the columns alone, not on how many rows there are, so PostgreSQL parses and plans a statement over it once
+    /// (Npgsql prepares it), and a row costs an element of each array, not a parameter per value: a statement, or a
+    /// row of <c>VALUES</c>, per row made the server build and bind every value as a parameter of its own, and
+    /// PostgreSQL parse and plan each new length of the list.
+    /// </summary>
+    /// <param name="columns">Each column's name in the relation and its values (<see cref="ArrayOf"/>).</param>
+    public static string Unnest(string alias, IEnumerable<(string Name, string Array)> columns)
+    {
+        var list = columns.ToList();
+        return $"unnest({string.Join(", ", list.Select(c => c.Array))}) WITH ORDINALITY AS {alias}({string.Join(", ", list.Select(c => c.Name))}, ordinal)";
+    }
+
+    /// <summary>A value of an <see cref="Unnest"/>ed column in the property's column type (JSON, say, travels as text).</summary>
+    public static string Read(IProperty property, string reference)
+    {
+        var store = property.GetRelationalTypeMapping().StoreType;
+        // An explicit cast to a length-limited text type would cut a value short where assigning it fails.
+        return store.StartsWith("character", StringComparison.Ordinal) ? reference : $"{reference}::{store}";
+    }
+
+    /// <summary>Adds an array parameter of the values as the property stores them (a column that is itself an array: of array literals).</summary>
+    /// <returns>How the statement refers to the parameter.</returns>
+    public string ArrayOf(IProperty property, IEnumerable<object?> values)
+    {
+        var mapping = property.GetRelationalTypeMapping();
+        var stored = values.Select(v => v is null || mapping.Converter is null ? v : mapping.Converter.ConvertToProvider(v)).ToList();
+        Array array;
+        if (mapping.StoreType.EndsWith("[]", StringComparison.Ordinal))
+        {
+            array = stored.Select(v => v is null ? null : ArrayLiteral((System.Collections.IEnumerable)v)).ToArray();
+        }
+        else
+        {
+            var type = mapping.Converter?.ProviderClrType ?? mapping.ClrType;
+            var element = type.IsValueType && Nullable.GetUnderlyingType(type) is null && property.IsNullable ? typeof(Nullable<>).MakeGenericType(type) : type;
+            array = Array.CreateInstance(element, stored.Count);
+            for (var i = 0; i < stored.Count; i++)
+            {
+                array.SetValue(stored[i], i);
+            }
+        }
+
+        var name = $"r{_parameters.Count}";
+        var parameter = _factory.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = array;
+        _parameters.Add(parameter);
+        return _sql.GenerateParameterNamePlaceholder(name);
+    }
+
+    /// <summary>PostgreSQL's text form of an array, <c>{"a","b \"c\""}</c>: every element quoted, quotes and backslashes escaped.</summary>
+    private static string ArrayLiteral(System.Collections.IEnumerable items) =>
+        "{" + string.Join(",", items.Cast<object?>().Select(item => item is null ? "NULL"
+            : "\"" + Convert.ToString(item, System.Globalization.CultureInfo.InvariantCulture)!.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"")) + "}";
 
     /// <summary>Adds a parameter holding the value as the property stores it.</summary>
     /// <returns>How the statement refers to the parameter, for example <c>@r3</c>.</returns>

@@ -1,20 +1,17 @@
 using System.Linq.Expressions;
-using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
 
 namespace Sutazai.Persistence;
 
 /// <summary>
-/// Updates of many rows that each get values of their own, guarded by a condition every row must meet, sent as one
-/// command: <c>UPDATE t SET a = @a0, b = @b0, n = n + 1 WHERE key = @k0 AND guard IN (@g0, ...); UPDATE ...</c>.
-/// EF's <c>ExecuteUpdate</c> gives every row it matches the same values, so per-row values would otherwise take
-/// a trip through EF's query pipeline (expression trees, funcletizing, cache lookup) and a command each; that was
-/// the largest cost of claiming and finishing tasks (on SQLite the statement is prepared once and stepped per row,
-/// see <see cref="RowsSql"/>). A statement per row (rather than one joined to a
-/// <c>VALUES</c> list) keeps each a primary-key lookup: PostgreSQL's planner, when its statistics say few
-/// tasks are queued, would otherwise scan the guard's index instead. Values become parameters through the
-/// model's own type mappings (value converters included), so they are stored exactly as EF stores them.
+/// Updates of many rows that each get values of their own, guarded by conditions every row must meet. EF's
+/// <c>ExecuteUpdate</c> gives every row it matches the same values, so per-row values would otherwise take a trip
+/// through EF's query pipeline (expression trees, funcletizing, cache lookup) and a command each; that was the
+/// largest cost of claiming and finishing tasks. On PostgreSQL the rows go as one statement over arrays
+/// (<see cref="Statement(RowsSql)"/>); on SQLite one statement is prepared and stepped per row
+/// (<see cref="RowStatement"/>, and see <see cref="RowsSql"/>). Values become parameters through the model's own type
+/// mappings (value converters included), so they are stored exactly as EF stores them.
 /// </summary>
 /// <param name="db">The context; the statement joins its current transaction.</param>
 /// <param name="key">The column that picks each row.</param>
@@ -70,9 +67,6 @@ internal sealed class RowsUpdate<TEntity>(DbContext db, Expression<Func<TEntity,
         _rows.Add(values);
     }
 
-    /// <summary>The rows added, each its key and then its values.</summary>
-    public IReadOnlyList<object?[]> Rows => _rows;
-
     /// <returns>How many rows were updated.</returns>
     public async Task<int> ExecuteAsync(CancellationToken cancellationToken)
     {
@@ -84,22 +78,50 @@ internal sealed class RowsUpdate<TEntity>(DbContext db, Expression<Func<TEntity,
         using var sql = new RowsSql(db);
         if (db.Database.IsSqlite())
         {
-            return await sql.ExecuteEachAsync(_rows, row => Statement(sql, row) + ";", cancellationToken);
+            return await sql.ExecuteEachAsync(_rows, row => RowStatement(sql, row) + ";", cancellationToken);
         }
 
-        var text = new StringBuilder();
-        foreach (var row in _rows)
-        {
-            text.Append(Statement(sql, row)).AppendLine(";");
-        }
-
-        return await db.Database.ExecuteSqlRawAsync(text.ToString(), sql.Parameters, cancellationToken);
+        var text = Statement(sql);
+        return await db.Database.ExecuteSqlRawAsync(text, sql.Parameters, cancellationToken);
     }
 
-    /// <summary>The row's <c>UPDATE</c>, without a closing semicolon (so that one may add <c>RETURNING</c>), its values added to <paramref name="sql"/>.</summary>
-    public string Statement(RowsSql sql, object?[] row)
+    private List<IProperty> Columns => _columns ??= [.. perRow.Select(Property).Prepend(Property(key))];
+
+    /// <summary>
+    /// PostgreSQL: <c>UPDATE t AS t SET a = v.c1, ... FROM unnest(...) AS v(c0, c1, ...) WHERE t.key = v.c0 AND ...</c>,
+    /// every row in one statement of the same text whatever their number (see <see cref="RowsSql.Unnest"/>), without a
+    /// closing semicolon (so that one may add <c>RETURNING</c>, over <c>t</c>).
+    /// </summary>
+    /// <remarks>
+    /// Each row must still be found by its key alone, as a statement per row found it. So the guards are compared as
+    /// text with nothing appended, which no index answers: otherwise, where its statistics say few tasks are in a
+    /// guarded state, PostgreSQL's planner reads that state's index (every queued task, say, or the entry every
+    /// earlier version of every task left there) and joins it to the rows, instead of looking each row up by key.
+    /// The rows go in key order, so that nodes updating some of the same rows lock them in the same order.
+    /// </remarks>
+    public string Statement(RowsSql sql)
     {
-        var columns = _columns ??= [.. perRow.Select(Property).Prepend(Property(key))];
+        var columns = Columns;
+        var rows = _rows.OrderBy(row => row[0]).ToList();
+        var relation = RowsSql.Unnest("v", Enumerable.Range(0, columns.Count + _matched.Count).Select(i =>
+            ($"c{i}", sql.ArrayOf(i < columns.Count ? columns[i] : _matched[i - columns.Count], rows.Select(row => row[i])))));
+        var values = columns.Skip(1).Select((c, i) => $"{sql.Column(c)} = {RowsSql.Read(c, $"v.c{i + 1}")}");
+        var shared = _same.Select(s => $"{sql.Column(s.Property)} = {sql.Parameter(s.Property, s.Value)}")
+            .Concat(_incremented.Select(p => $"{sql.Column(p)} = t.{sql.Column(p)} + 1"));
+        var guard = string.Concat(_guards.Select(g => $" AND (t.{Text(sql, g.Property)} || '') IN ({string.Join(", ", g.Allowed.Select(a => sql.Parameter(g.Property, a)))})"))
+            + string.Concat(_matched.Select((p, i) => $" AND t.{sql.Column(p)} = {RowsSql.Read(p, $"v.c{columns.Count + i}")}"));
+        return $"UPDATE {sql.Table(_entity)} AS t SET {string.Join(", ", values.Concat(shared))} FROM {relation} WHERE t.{sql.Column(columns[0])} = {RowsSql.Read(columns[0], "v.c0")}{guard}";
+    }
+
+    private static string Text(RowsSql sql, IProperty property) =>
+        (property.GetRelationalTypeMapping().Converter?.ProviderClrType ?? property.ClrType) == typeof(string)
+            ? sql.Column(property)
+            : throw new NotSupportedException($"A guard on {property.Name} would be compared as text; only text columns may be guarded.");
+
+    /// <summary>The row's <c>UPDATE</c> (SQLite's, a statement per row), its values added to <paramref name="sql"/>.</summary>
+    public string RowStatement(RowsSql sql, object?[] row)
+    {
+        var columns = Columns;
         var values = columns.Skip(1).Select((c, i) => $"{sql.Column(c)} = {sql.Parameter(c, row[i + 1])}");
         var shared = _same.Select(s => $"{sql.Column(s.Property)} = {sql.Parameter(s.Property, s.Value)}").Concat(_incremented.Select(p => $"{sql.Column(p)} = {sql.Column(p)} + 1"));
         var guard = string.Concat(_guards.Select(g => $" AND {sql.Column(g.Property)} IN ({string.Join(", ", g.Allowed.Select(a => sql.Parameter(g.Property, a)))})"))

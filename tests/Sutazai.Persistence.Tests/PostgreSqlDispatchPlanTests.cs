@@ -102,6 +102,70 @@ public sealed class PostgreSqlDispatchPlanTests
         Assert.Equal(0, scanned);
     }
 
+    [Fact]
+    public async Task Claims_and_finishes_find_their_tasks_by_key_whatever_the_statistics_say_of_the_states()
+    {
+        var cancellation = TestContext.Current.CancellationToken;
+        await using var database = await PlanDatabase.CreateAsync();
+        var setup = database.Setup;
+        Guid agent;
+        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
+        {
+            agent = await db.Agents.OrderBy(a => a.Name).Select(a => a.Id).FirstAsync(cancellation);
+        }
+
+        // Statistics gathered over a finished history, so they say nothing is queued or running; then a backlog.
+        var now = setup.Time.GetUtcNow();
+        var store = setup.Services.GetRequiredService<ITaskStore>();
+        await Task.WhenAll(Enumerable.Range(0, History).Select(i =>
+            store.CreateAsync(new TaskItem { Title = $"done {i}", AgentId = agent, CreatedAt = now, DispatchScore = now.UtcTicks + i }, cancellation)));
+        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
+        {
+            await db.Tasks.ExecuteUpdateAsync(t => t.SetProperty(x => x.Status, TaskState.Completed).SetProperty(x => x.CompletedAt, now), cancellation);
+        }
+
+        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
+        {
+            await db.Database.ExecuteSqlRawAsync("ANALYZE tasks", cancellation);
+        }
+
+        var backlog = (await Task.WhenAll(Enumerable.Range(0, History / 3).Select(i =>
+            store.CreateAsync(new TaskItem { Title = $"waiting {i}", AgentId = agent, CreatedAt = now, DispatchScore = now.UtcTicks + i }, cancellation)))).Select(c => c.Task.Id).ToList();
+        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
+        {
+            // And as many running, as another node's batch would leave them.
+            var running = backlog.Skip(History / 6).ToList();
+            await db.Tasks.Where(t => running.Contains(t.Id))
+                .ExecuteUpdateAsync(t => t.SetProperty(x => x.Status, TaskState.Running).SetProperty(x => x.LeaseOwner, "node-b"), cancellation);
+        }
+
+        // Planned with the guards' values (as PostgreSQL plans a statement's first runs, and keeps doing when that
+        // looks cheaper), and generically.
+        var claimable = new Queue<Guid>(backlog.Take(History / 6));
+        foreach (var planning in new[] { "force_custom_plan", "force_generic_plan" })
+        {
+            var harness = await database.MeasureAsync(cancellation, planning, analyze: false);
+            var tasks = harness.Services.GetRequiredService<ITaskStore>();
+            long scanned = 0, read = 0;
+            for (var i = 0; i < 4; i++)
+            {
+                // Prepared from the second run on; the last is measured.
+                var (scannedBefore, readBefore) = (await RowsScannedAsync(harness, cancellation), await IndexEntriesReadAsync(harness, cancellation));
+                var claimed = await tasks.AssignAsync([.. new[] { claimable.Dequeue(), claimable.Dequeue() }.Select(id => new TaskAssignment(id, 0, agent, "run"))], "node-a", now, now.AddSeconds(30), cancellation);
+                var finished = await tasks.FinishAsync(
+                    [.. claimed.Select(t => new TaskOutcome(t.Id, agent, 1, TaskState.Completed, "done", "{}", null, "{}", now, now.AddSeconds(1), null, null))], "node-a", cancellation);
+                Assert.Equal(2, claimed.Count);
+                Assert.Equal([true, true], finished);
+                (scanned, read) = (await RowsScannedAsync(harness, cancellation) - scannedBefore, await IndexEntriesReadAsync(harness, cancellation) - readBefore);
+            }
+
+            // Each task is read by key when claimed and when finished, and once for each row inserted that refers to it
+            // (each read passing the index entries its earlier versions left).
+            Assert.Equal(0, scanned);
+            Assert.InRange(read, 4, 40);
+        }
+    }
+
     private const int History = 3000;
 
     /// <summary>Rows of <c>tasks</c> read by scanning the whole table so far.</summary>
@@ -128,7 +192,7 @@ public sealed class PostgreSqlDispatchPlanTests
     }
 
     /// <summary>
-    /// A new database with the schema and a harness to fill it; then, once filled, a second harness to measure with:
+    /// A new database with the schema and a harness to fill it; then, once filled, harnesses to measure with:
     /// one pooled connection, so the session that ran the statements is the one whose counts a test flushes; every
     /// prepared statement planned generically; statistics read fresh, not from a snapshot.
     /// </summary>
@@ -136,8 +200,7 @@ public sealed class PostgreSqlDispatchPlanTests
     {
         private readonly TestDatabase _database;
         private readonly FixedPostgreSqlStore _setupStore;
-        private FixedPostgreSqlStore? _measuredStore;
-        private StoreHarness? _measured;
+        private readonly List<(FixedPostgreSqlStore Store, StoreHarness Harness)> _measured = [];
 
         private PlanDatabase(TestDatabase database, FixedPostgreSqlStore setupStore, StoreHarness setup)
         {
@@ -158,33 +221,33 @@ public sealed class PostgreSqlDispatchPlanTests
             return database;
         }
 
-        /// <summary>Gathers the tasks' statistics as they are now, then opens the harness to measure with.</summary>
-        public async Task<StoreHarness> MeasureAsync(CancellationToken cancellationToken)
+        /// <summary>Gathers the tasks' statistics as they are now (unless told not to), then opens a harness to measure with.</summary>
+        /// <param name="planning">How PostgreSQL plans prepared statements (<c>plan_cache_mode</c>).</param>
+        public async Task<StoreHarness> MeasureAsync(CancellationToken cancellationToken, string planning = "force_generic_plan", bool analyze = true)
         {
-            await using (var db = await Setup.Contexts.CreateDbContextAsync(cancellationToken))
+            if (analyze)
             {
+                await using var db = await Setup.Contexts.CreateDbContextAsync(cancellationToken);
                 await db.Database.ExecuteSqlRawAsync("ANALYZE tasks", cancellationToken);
             }
 
             var measured = new NpgsqlConnectionStringBuilder(_database.ConnectionString)
             {
                 MaxPoolSize = 1,
-                Options = "-c plan_cache_mode=force_generic_plan -c stats_fetch_consistency=none",
+                Options = $"-c plan_cache_mode={planning} -c stats_fetch_consistency=none",
             }.ConnectionString;
-            _measuredStore = new FixedPostgreSqlStore(measured);
-            return _measured = StoreHarness.Create(_measuredStore);
+            var store = new FixedPostgreSqlStore(measured);
+            var harness = StoreHarness.Create(store);
+            _measured.Add((store, harness));
+            return harness;
         }
 
         public async ValueTask DisposeAsync()
         {
-            if (_measured is not null)
+            foreach (var (store, harness) in _measured)
             {
-                await _measured.DisposeAsync();
-            }
-
-            if (_measuredStore is not null)
-            {
-                await _measuredStore.DisposeAsync();
+                await harness.DisposeAsync();
+                await store.DisposeAsync();
             }
 
             await Setup.DisposeAsync();

@@ -47,6 +47,55 @@ public abstract class TaskStoreConformance<TStore> : InitializedStoreTest<TStore
     }
 
     [Fact]
+    public async Task Every_value_of_a_task_is_stored_and_claimed_back_as_given()
+    {
+        // Text that a hand-made array or JSON literal could get wrong: separators, quotes, backslashes, braces, a NULL.
+        string[] awkward = ["plain", "with space", "comma,inside", "quote\"inside", "back\\slash", "{brace}", "NULL", "", "é 漢"];
+        var agent = await AgentAsync();
+        var now = Harness.Time.GetUtcNow();
+        TaskItem Task(int i) => new()
+        {
+            Title = $"all \"values\" {i}",
+            Description = "line one\nline two\\ 漢",
+            Type = "analysis",
+            Action = "ping",
+            AgentId = agent,
+            RequiredCapabilities = [.. awkward.Skip(i)],
+            SubmitterPermissions = ["task:create", $"quote\"{i}"],
+            Priority = 3 + i,
+            PayloadJson = $$"""{"text":"é \"q\" \\ 漢","n":{{i}}}""",
+            ResourceNeedsJson = i == 0 ? null : """{"cpu_cores":1.5}""",
+            IdempotencyKey = i == 0 ? null : $"key-{i}",
+            MaxRetries = i,
+            TimeoutSeconds = i == 0 ? null : 30,
+            Deadline = i == 0 ? null : now.AddMinutes(5),
+            WebhookUrl = i == 0 ? null : "https://example.test/hook?a=1&b='x'",
+            WebhookSecretProtected = i == 0 ? null : "protected",
+            CreatedAt = now,
+            DispatchScore = now.UtcTicks + i,
+        };
+        TaskItem[] given = [Task(0), Task(1)];
+
+        await System.Threading.Tasks.Task.WhenAll(given.Select(t => Tasks.CreateAsync(t, Cancellation)));
+        var claimed = (await Tasks.AssignAsync([.. given.Select(t => new TaskAssignment(t.Id, 0, agent, "as given"))], "node-a", now, now.AddSeconds(30), Cancellation))
+            .ToDictionary(t => t.Id);
+
+        Assert.Equal(2, claimed.Count);
+        foreach (var task in given)
+        {
+            var back = claimed[task.Id];
+            Assert.Equal(
+                (task.Title, task.Description, task.Type, task.Action, task.AgentId, task.Priority, task.IdempotencyKey, task.MaxRetries, task.TimeoutSeconds, task.Deadline, task.WebhookUrl, task.WebhookSecretProtected, task.CreatedAt, task.DispatchScore),
+                (back.Title, back.Description, back.Type, back.Action, back.AgentId, back.Priority, back.IdempotencyKey, back.MaxRetries, back.TimeoutSeconds, back.Deadline, back.WebhookUrl, back.WebhookSecretProtected, back.CreatedAt, back.DispatchScore));
+            Assert.Equal(task.RequiredCapabilities, back.RequiredCapabilities);
+            Assert.Equal(task.SubmitterPermissions, back.SubmitterPermissions);
+            Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(task.PayloadJson!), System.Text.Json.Nodes.JsonNode.Parse(back.PayloadJson!)), back.PayloadJson);
+            Assert.Equal(task.ResourceNeedsJson is null, back.ResourceNeedsJson is null);
+            Assert.Equal((TaskState.Running, 1, (string?)"node-a", (string?)"as given", (DateTimeOffset?)now), (back.Status, back.Attempt, back.LeaseOwner, back.RoutingReason, back.StartedAt));
+        }
+    }
+
+    [Fact]
     public async Task A_claim_takes_a_task_only_at_the_attempt_it_was_read_at()
     {
         // Read at attempt 0; meanwhile another node ran it once and queued it again for a retry.
@@ -112,11 +161,11 @@ public abstract class TaskStoreConformance<TStore> : InitializedStoreTest<TStore
         var now = Harness.Time.GetUtcNow();
         await Tasks.AssignAsync([new TaskAssignment(first.Id, 0, agent, "r"), new TaskAssignment(second.Id, 0, agent, "r")], "node-a", now, now.AddSeconds(30), Cancellation);
 
-        // The second outcome's webhook names a task that does not exist: its row breaks a foreign key.
-        var orphan = new WebhookDelivery { TaskId = Guid.NewGuid(), Event = "task.completed", Url = "http://127.0.0.1:9/", PayloadJson = "{}", CreatedAt = now, NextAttemptAt = now };
-        TaskOutcome Outcome(TaskItem task, WebhookDelivery? webhook) =>
-            new(task.Id, agent, 1, TaskState.Completed, "done", """{"ok":true}""", null, "{}", now, now.AddSeconds(1), null, webhook);
-        await Assert.ThrowsAnyAsync<Exception>(() => Tasks.FinishAsync([Outcome(first, null), Outcome(second, orphan)], "node-a", Cancellation));
+        // The second outcome names an agent that does not exist: its execution's row breaks a foreign key.
+        var webhook = new WebhookDelivery { TaskId = second.Id, Event = "task.completed", Url = "http://127.0.0.1:9/", PayloadJson = "{}", CreatedAt = now, NextAttemptAt = now };
+        TaskOutcome Outcome(TaskItem task, Guid agentId, WebhookDelivery? webhook) =>
+            new(task.Id, agentId, 1, TaskState.Completed, "done", """{"ok":true}""", null, "{}", now, now.AddSeconds(1), null, webhook);
+        await Assert.ThrowsAnyAsync<Exception>(() => Tasks.FinishAsync([Outcome(first, agent, null), Outcome(second, Guid.NewGuid(), webhook)], "node-a", Cancellation));
 
         await using var db = await Harness.Contexts.CreateDbContextAsync(Cancellation);
         var stored = await db.Tasks.AsNoTracking().Where(t => t.Id == first.Id || t.Id == second.Id).ToListAsync(Cancellation);
