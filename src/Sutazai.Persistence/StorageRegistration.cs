@@ -62,6 +62,8 @@ public static class StorageRegistration
         services.TryAddSingleton<IAgentCatalog, EfAgentCatalog>();
         services.TryAddSingleton<DatabaseInitializer>();
         services.AddHostedService<SqliteCheckpointer>();
+        services.TryAddSingleton<YoungTableStatistics>();
+        services.AddHostedService(sp => sp.GetRequiredService<YoungTableStatistics>());
         return services;
     }
 

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Sutazai.Core.Tasks;
+using Sutazai.Persistence.PostgreSql;
 using Sutazai.Testing;
 
 namespace Sutazai.Persistence.Tests;
@@ -164,6 +165,55 @@ public sealed class PostgreSqlDispatchPlanTests
             Assert.Equal(0, scanned);
             Assert.InRange(read, 4, 40);
         }
+    }
+
+    [Fact]
+    public async Task Claims_and_finishes_planned_while_the_table_was_new_still_find_their_tasks_by_key_once_it_has_grown()
+    {
+        var cancellation = TestContext.Current.CancellationToken;
+        await using var database = await PlanDatabase.CreateAsync();
+        var setup = database.Setup;
+        Guid agent;
+        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
+        {
+            agent = await db.Agents.OrderBy(a => a.Name).Select(a => a.Id).FirstAsync(cancellation);
+        }
+
+        // A new database's first tasks, never analyzed: the statements are prepared and planned now, as they were in
+        // a new node's first seconds; then the table grows by thousands of tasks before statistics are gathered.
+        var now = setup.Time.GetUtcNow();
+        var store = setup.Services.GetRequiredService<ITaskStore>();
+        async Task<List<Guid>> QueueAsync(ITaskStore into, int count) =>
+            [.. (await Task.WhenAll(Enumerable.Range(0, count).Select(i =>
+                into.CreateAsync(new TaskItem { Title = $"queued {i}", AgentId = agent, CreatedAt = now, DispatchScore = now.UtcTicks + i }, cancellation)))).Select(c => c.Task.Id)];
+        var first = new Queue<Guid>(await QueueAsync(store, 100));
+        var harness = await database.MeasureAsync(cancellation, analyze: false);
+        var tasks = harness.Services.GetRequiredService<ITaskStore>();
+        async Task RunAsync(Queue<Guid> queued)
+        {
+            var claimed = await tasks.AssignAsync([.. new[] { queued.Dequeue(), queued.Dequeue() }.Select(id => new TaskAssignment(id, 0, agent, "run"))], "node-a", now, now.AddSeconds(30), cancellation);
+            var finished = await tasks.FinishAsync(
+                [.. claimed.Select(t => new TaskOutcome(t.Id, agent, 1, TaskState.Completed, "done", "{}", null, "{}", now, now.AddSeconds(1), null, null))], "node-a", cancellation);
+            Assert.Equal(2, claimed.Count);
+            Assert.Equal([true, true], finished);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            await RunAsync(first);
+        }
+
+        // Through the measuring connection, whose counts a test can flush.
+        var grown = new Queue<Guid>(await QueueAsync(tasks, History));
+        await RowsScannedAsync(harness, cancellation);
+        // What a node does every few seconds while the table is young.
+        Assert.Equal(["tasks"], await ActivatorUtilities.CreateInstance<YoungTableStatistics>(harness.Services).AnalyzeAsync(cancellation));
+        var (scannedBefore, readBefore) = (await RowsScannedAsync(harness, cancellation), await IndexEntriesReadAsync(harness, cancellation));
+        await RunAsync(grown);
+        var (scanned, read) = (await RowsScannedAsync(harness, cancellation) - scannedBefore, await IndexEntriesReadAsync(harness, cancellation) - readBefore);
+
+        Assert.Equal(0, scanned);
+        Assert.InRange(read, 4, 40);
     }
 
     private const int History = 3000;
