@@ -481,20 +481,23 @@ public sealed partial class TaskEngine : BackgroundService
             task.ErrorMessage = outcome.Error;
             task.CompletedAt = outcome.FinishedAt;
             var webhook = outcome.NextState is TaskState.Queued ? null : TaskWebhooks.For(task, outcome.FinishedAt);
+
+            // An audited action's entry is written before its outcome is stored: whoever reads the task finished
+            // (the API, not only the events) finds the entry, and an outcome that cannot be stored still leaves the
+            // record of what the agent did.
+            if (agent.Action(task.Action) is { Audited: true })
+            {
+                await RecordAuditAsync(task, agent, outcome);
+            }
+
             var applied = await _finishes.CommitAsync(outcome with { Webhook = webhook });
 
-            // Whoever hears the attempt ended finds it complete: its resources back in the pool (a retry asks
-            // again) and, for audited actions, its audit entry written.
+            // Whoever hears the attempt ended finds its resources back in the pool (a retry asks again).
             if (await _admission.ReleaseAsync(task, CancellationToken.None))
             {
                 var waiting = _admission.TakeWaiting();
                 await _store.DeferAsync([.. waiting.Select(w => new TaskDeferral(w.Key, w.Value, _time.GetUtcNow()))], CancellationToken.None);
                 Wake();
-            }
-
-            if (agent.Action(task.Action) is { Audited: true })
-            {
-                await RecordAuditAsync(task, agent, outcome);
             }
 
             if (applied)
