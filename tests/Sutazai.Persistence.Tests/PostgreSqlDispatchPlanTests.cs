@@ -61,25 +61,15 @@ public sealed class PostgreSqlDispatchPlanTests
         var cancellation = TestContext.Current.CancellationToken;
         await using var database = await PlanDatabase.CreateAsync();
         var setup = database.Setup;
-        Guid agent;
-        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
-        {
-            agent = await db.Agents.OrderBy(a => a.Name).Select(a => a.Id).FirstAsync(cancellation);
-        }
+        var agent = await FirstAgentAsync(setup, cancellation);
 
         // A history of finished tasks and a backlog without deadlines; one task held by a node that died, one queued
         // past its deadline.
         var now = setup.Time.GetUtcNow();
         var store = setup.Services.GetRequiredService<ITaskStore>();
-        await Task.WhenAll(Enumerable.Range(0, History).Select(i =>
-            store.CreateAsync(new TaskItem { Title = $"done {i}", AgentId = agent, CreatedAt = now, DispatchScore = now.UtcTicks + i }, cancellation)));
-        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
-        {
-            await db.Tasks.ExecuteUpdateAsync(t => t.SetProperty(x => x.Status, TaskState.Completed).SetProperty(x => x.CompletedAt, now), cancellation);
-        }
+        await FinishedHistoryAsync(setup, agent, now, cancellation);
 
-        await Task.WhenAll(Enumerable.Range(0, History / 3).Select(i =>
-            store.CreateAsync(new TaskItem { Title = $"waiting {i}", AgentId = agent, CreatedAt = now, DispatchScore = now.UtcTicks + i }, cancellation)));
+        await QueueAsync(store, agent, now, History / 3, cancellation);
 
         var held = (await store.CreateAsync(new TaskItem { Title = "held", AgentId = agent, MaxRetries = 3, CreatedAt = now, DispatchScore = now.UtcTicks }, cancellation)).Task;
         await store.AssignAsync([new TaskAssignment(held.Id, 0, agent, "run")], "dead-node", now, now.AddSeconds(10), cancellation);
@@ -109,29 +99,18 @@ public sealed class PostgreSqlDispatchPlanTests
         var cancellation = TestContext.Current.CancellationToken;
         await using var database = await PlanDatabase.CreateAsync();
         var setup = database.Setup;
-        Guid agent;
-        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
-        {
-            agent = await db.Agents.OrderBy(a => a.Name).Select(a => a.Id).FirstAsync(cancellation);
-        }
+        var agent = await FirstAgentAsync(setup, cancellation);
 
         // Statistics gathered over a finished history, so they say nothing is queued or running; then a backlog.
         var now = setup.Time.GetUtcNow();
         var store = setup.Services.GetRequiredService<ITaskStore>();
-        await Task.WhenAll(Enumerable.Range(0, History).Select(i =>
-            store.CreateAsync(new TaskItem { Title = $"done {i}", AgentId = agent, CreatedAt = now, DispatchScore = now.UtcTicks + i }, cancellation)));
-        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
-        {
-            await db.Tasks.ExecuteUpdateAsync(t => t.SetProperty(x => x.Status, TaskState.Completed).SetProperty(x => x.CompletedAt, now), cancellation);
-        }
-
+        await FinishedHistoryAsync(setup, agent, now, cancellation);
         await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
         {
             await db.Database.ExecuteSqlRawAsync("ANALYZE tasks", cancellation);
         }
 
-        var backlog = (await Task.WhenAll(Enumerable.Range(0, History / 3).Select(i =>
-            store.CreateAsync(new TaskItem { Title = $"waiting {i}", AgentId = agent, CreatedAt = now, DispatchScore = now.UtcTicks + i }, cancellation)))).Select(c => c.Task.Id).ToList();
+        var backlog = await QueueAsync(store, agent, now, History / 3, cancellation);
         await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
         {
             // And as many running, as another node's batch would leave them.
@@ -152,11 +131,7 @@ public sealed class PostgreSqlDispatchPlanTests
             {
                 // Prepared from the second run on; the last is measured.
                 var (scannedBefore, readBefore) = (await RowsScannedAsync(harness, cancellation), await IndexEntriesReadAsync(harness, cancellation));
-                var claimed = await tasks.AssignAsync([.. new[] { claimable.Dequeue(), claimable.Dequeue() }.Select(id => new TaskAssignment(id, 0, agent, "run"))], "node-a", now, now.AddSeconds(30), cancellation);
-                var finished = await tasks.FinishAsync(
-                    [.. claimed.Select(t => new TaskOutcome(t.Id, agent, 1, TaskState.Completed, "done", "{}", null, "{}", now, now.AddSeconds(1), null, null))], "node-a", cancellation);
-                Assert.Equal(2, claimed.Count);
-                Assert.Equal([true, true], finished);
+                await ClaimAndFinishTwoAsync(tasks, claimable, agent, now, cancellation);
                 (scanned, read) = (await RowsScannedAsync(harness, cancellation) - scannedBefore, await IndexEntriesReadAsync(harness, cancellation) - readBefore);
             }
 
@@ -173,43 +148,27 @@ public sealed class PostgreSqlDispatchPlanTests
         var cancellation = TestContext.Current.CancellationToken;
         await using var database = await PlanDatabase.CreateAsync();
         var setup = database.Setup;
-        Guid agent;
-        await using (var db = await setup.Contexts.CreateDbContextAsync(cancellation))
-        {
-            agent = await db.Agents.OrderBy(a => a.Name).Select(a => a.Id).FirstAsync(cancellation);
-        }
+        var agent = await FirstAgentAsync(setup, cancellation);
 
         // A new database's first tasks, never analyzed: the statements are prepared and planned now, as they were in
         // a new node's first seconds; then the table grows by thousands of tasks before statistics are gathered.
         var now = setup.Time.GetUtcNow();
         var store = setup.Services.GetRequiredService<ITaskStore>();
-        async Task<List<Guid>> QueueAsync(ITaskStore into, int count) =>
-            [.. (await Task.WhenAll(Enumerable.Range(0, count).Select(i =>
-                into.CreateAsync(new TaskItem { Title = $"queued {i}", AgentId = agent, CreatedAt = now, DispatchScore = now.UtcTicks + i }, cancellation)))).Select(c => c.Task.Id)];
-        var first = new Queue<Guid>(await QueueAsync(store, 100));
+        var first = new Queue<Guid>(await QueueAsync(store, agent, now, 100, cancellation));
         var harness = await database.MeasureAsync(cancellation, analyze: false);
         var tasks = harness.Services.GetRequiredService<ITaskStore>();
-        async Task RunAsync(Queue<Guid> queued)
-        {
-            var claimed = await tasks.AssignAsync([.. new[] { queued.Dequeue(), queued.Dequeue() }.Select(id => new TaskAssignment(id, 0, agent, "run"))], "node-a", now, now.AddSeconds(30), cancellation);
-            var finished = await tasks.FinishAsync(
-                [.. claimed.Select(t => new TaskOutcome(t.Id, agent, 1, TaskState.Completed, "done", "{}", null, "{}", now, now.AddSeconds(1), null, null))], "node-a", cancellation);
-            Assert.Equal(2, claimed.Count);
-            Assert.Equal([true, true], finished);
-        }
-
         for (var i = 0; i < 3; i++)
         {
-            await RunAsync(first);
+            await ClaimAndFinishTwoAsync(tasks, first, agent, now, cancellation);
         }
 
         // Through the measuring connection, whose counts a test can flush.
-        var grown = new Queue<Guid>(await QueueAsync(tasks, History));
+        var grown = new Queue<Guid>(await QueueAsync(tasks, agent, now, History, cancellation));
         await RowsScannedAsync(harness, cancellation);
         // What a node does every few seconds while the table is young.
         Assert.Equal(["tasks"], await ActivatorUtilities.CreateInstance<YoungTableStatistics>(harness.Services).AnalyzeAsync(cancellation));
         var (scannedBefore, readBefore) = (await RowsScannedAsync(harness, cancellation), await IndexEntriesReadAsync(harness, cancellation));
-        await RunAsync(grown);
+        await ClaimAndFinishTwoAsync(tasks, grown, agent, now, cancellation);
         var (scanned, read) = (await RowsScannedAsync(harness, cancellation) - scannedBefore, await IndexEntriesReadAsync(harness, cancellation) - readBefore);
 
         Assert.Equal(0, scanned);
@@ -217,6 +176,37 @@ public sealed class PostgreSqlDispatchPlanTests
     }
 
     private const int History = 3000;
+
+    /// <summary>Stores <see cref="History"/> tasks of the agent, all completed.</summary>
+    private static async Task FinishedHistoryAsync(StoreHarness harness, Guid agent, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var store = harness.Services.GetRequiredService<ITaskStore>();
+        await Task.WhenAll(Enumerable.Range(0, History).Select(i =>
+            store.CreateAsync(new TaskItem { Title = $"done {i}", AgentId = agent, CreatedAt = now, DispatchScore = now.UtcTicks + i }, cancellationToken)));
+        await using var db = await harness.Contexts.CreateDbContextAsync(cancellationToken);
+        await db.Tasks.ExecuteUpdateAsync(t => t.SetProperty(x => x.Status, TaskState.Completed).SetProperty(x => x.CompletedAt, now), cancellationToken);
+    }
+
+    /// <summary>Queues tasks for the agent, in order.</summary>
+    private static async Task<List<Guid>> QueueAsync(ITaskStore store, Guid agent, DateTimeOffset now, int count, CancellationToken cancellationToken) =>
+        [.. (await Task.WhenAll(Enumerable.Range(0, count).Select(i =>
+            store.CreateAsync(new TaskItem { Title = $"waiting {i}", AgentId = agent, CreatedAt = now, DispatchScore = now.UtcTicks + i }, cancellationToken)))).Select(c => c.Task.Id)];
+
+    private static async Task<Guid> FirstAgentAsync(StoreHarness harness, CancellationToken cancellationToken)
+    {
+        await using var db = await harness.Contexts.CreateDbContextAsync(cancellationToken);
+        return await db.Agents.OrderBy(a => a.Name).Select(a => a.Id).FirstAsync(cancellationToken);
+    }
+
+    /// <summary>Claims the next two queued tasks on node-a and finishes them, as a dispatch round and a run would.</summary>
+    private static async Task ClaimAndFinishTwoAsync(ITaskStore tasks, Queue<Guid> queued, Guid agent, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var claimed = await tasks.AssignAsync([.. new[] { queued.Dequeue(), queued.Dequeue() }.Select(id => new TaskAssignment(id, 0, agent, "run"))], "node-a", now, now.AddSeconds(30), cancellationToken);
+        var finished = await tasks.FinishAsync(
+            [.. claimed.Select(t => new TaskOutcome(t.Id, agent, 1, TaskState.Completed, "done", "{}", null, "{}", now, now.AddSeconds(1), null, null))], "node-a", cancellationToken);
+        Assert.Equal(2, claimed.Count);
+        Assert.Equal([true, true], finished);
+    }
 
     /// <summary>Rows of <c>tasks</c> read by scanning the whole table so far.</summary>
     private static Task<long> RowsScannedAsync(StoreHarness harness, CancellationToken cancellationToken) =>
