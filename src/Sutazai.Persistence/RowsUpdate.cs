@@ -98,12 +98,11 @@ internal sealed class RowsUpdate<TEntity>(DbContext db, Expression<Func<TEntity,
     /// guarded state, PostgreSQL's planner reads that state's index (every queued task, say, or the entry every
     /// earlier version of every task left there) and joins it to the rows, instead of looking each row up by key.
     /// And the rows are filtered by a range of their ordinals that every row is in, which the planner takes to keep
-    /// half a percent of them: so it plans for one row, as it did for a statement per row. It takes an array
-    /// parameter to hold ten, and for ten rows a scan of the whole table looks cheaper than ten lookups by key while
-    /// the table is small; such a plan, made generically in a new database's first minute, was kept until the
-    /// statistics were next gathered while the table grew by thousands of tasks a second (each claim then read every
-    /// task: 50-80 ms; see <see cref="PostgreSql.YoungTableStatistics"/>). The rows go in key order, so that nodes
-    /// updating some of the same rows lock them in the same order.
+    /// half a percent of them, so it plans for one row, as for a statement per row. Taking an array parameter to hold
+    /// ten rows, it found a scan of a small table cheaper than ten lookups by key, and such a plan, made in a new
+    /// database's first seconds, was kept while the table grew by thousands of tasks a second until statistics were
+    /// next gathered (each claim then read every task: 50-80 ms; see <see cref="PostgreSql.YoungTableStatistics"/>).
+    /// The rows go in key order, so that nodes updating some of the same rows lock them in the same order.
     /// </remarks>
     public string Statement(RowsSql sql)
     {
