@@ -4,10 +4,10 @@ using Microsoft.EntityFrameworkCore;
 namespace Sutazai.Persistence;
 
 /// <summary>
-/// Many new rows in one statement: on PostgreSQL <c>INSERT INTO t (a, b) SELECT ... FROM unnest(@a, @b)</c>, an array
-/// per column (see <see cref="RowsSql.InsertFrom"/>); on SQLite one prepared INSERT stepped per row (see <see cref="RowsSql"/>). EF inserts a row
-/// per statement (on SQLite each with <c>RETURNING</c> for its generated key), and rows written by the thousand,
-/// such as task transitions, then cost more in statements than in data. Keys the database generates are left
+/// Many new rows in one statement: on PostgreSQL <c>INSERT INTO t (a, b) SELECT ... FROM unnest(@a, @b)</c>, an
+/// array per column (see <see cref="RowsSql.InsertFrom"/>); on SQLite one prepared INSERT stepped per row (see
+/// <see cref="RowsSql"/>). EF inserts a row per statement (on SQLite each with <c>RETURNING</c> for its generated
+/// key), and rows written by the thousand, such as task transitions, then cost more in statements than in data. Keys the database generates are left
 /// to it and not read back: use this for rows nobody needs the key of at once. The statements join the context's
 /// current transaction; without one, rows of several tables are written in one of their own, and on PostgreSQL
 /// as one command (one round trip, one implicit transaction).

@@ -124,12 +124,14 @@ internal sealed class RowsSql : IDisposable
             }
         }
 
-        var name = $"r{_parameters.Count}";
-        var parameter = _factory.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = array;
-        _parameters.Add(parameter);
-        return _sql.GenerateParameterNamePlaceholder(name);
+        return Add(name =>
+        {
+            // Npgsql takes the array's type from its element type.
+            var parameter = _factory.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = array;
+            return parameter;
+        });
     }
 
     /// <summary>PostgreSQL's text form of an array, <c>{"a","b \"c\""}</c>: every element quoted, quotes and backslashes escaped.</summary>
@@ -145,11 +147,16 @@ internal sealed class RowsSql : IDisposable
     public string Parameter<T>(T value) =>
         Add(_mappings.FindMapping(typeof(T)) ?? throw new InvalidOperationException($"The provider has no mapping for {typeof(T).Name}."), value, nullable: false);
 
-    private string Add(RelationalTypeMapping mapping, object? value, bool nullable)
+    private string Add(RelationalTypeMapping mapping, object? value, bool nullable) =>
+        Add(name => mapping.CreateParameter(_factory, name, value, nullable));
+
+    /// <summary>Adds the parameter made under the next name.</summary>
+    /// <returns>How the statement refers to it.</returns>
+    private string Add(Func<string, DbParameter> parameter)
     {
         var name = $"r{_parameters.Count}";
-        _parameters.Add(mapping.CreateParameter(_factory, name, value, nullable));
-        // The provider's own spelling of a parameter reference, as EF writes it in its statements.
+        _parameters.Add(parameter(name));
+        // EF's name for the provider's own spelling of a parameter reference (@r0 for both providers here).
         return _sql.GenerateParameterNamePlaceholder(name);
     }
 

@@ -35,15 +35,17 @@ public sealed partial class EfTaskStore
     {
         using var sql = new RowsSql(db);
         var webhooks = outcomes.Select(o => o.Webhook).OfType<WebhookDelivery>().ToList();
+        var executions = sql.Entity<AgentExecution>();
+        var key = sql.Key(sql.Entity<TaskItem>());
         var won = Won(sql);
         // An outcome that came after its task stopped being this node's is stored as superseded (under a key of its own).
         var text = $"""
-            WITH won AS ({finish.Statement(sql)} RETURNING t.{sql.Key(sql.Entity<TaskItem>())}),
+            WITH won AS ({finish.Statement(sql)} RETURNING t.{key}),
             transitions AS ({sql.InsertFrom(sql.Entity<TaskEvent>(), outcomes.Select(Finished), won)}),
             {(webhooks.Count == 0 ? "" : $"webhooks AS ({sql.InsertFrom(sql.Entity<WebhookDelivery>(), webhooks, won)}),")}
-            superseded AS ({sql.InsertFrom(sql.Entity<AgentExecution>(), outcomes.Select(o => Execution(o, applied: false)), $"NOT {won}")}),
-            counted AS ({sql.InsertFrom(sql.Entity<AgentExecution>(), outcomes.Select(o => Execution(o, applied: true)), won)})
-            SELECT {sql.Key(sql.Entity<TaskItem>())} AS "Value" FROM won
+            superseded AS ({sql.InsertFrom(executions, outcomes.Select(o => Execution(o, applied: false)), $"NOT {won}")}),
+            counted AS ({sql.InsertFrom(executions, outcomes.Select(o => Execution(o, applied: true)), won)})
+            SELECT {key} AS "Value" FROM won
             """;
         var applied = (await db.Database.SqlQueryRaw<Guid>(text, [.. sql.Parameters]).ToListAsync(cancellationToken)).ToHashSet();
         return [.. outcomes.Select(o => applied.Contains(o.TaskId))];
