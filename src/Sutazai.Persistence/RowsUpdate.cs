@@ -101,7 +101,7 @@ internal sealed class RowsUpdate<TEntity>(DbContext db, Expression<Func<TEntity,
     /// half a percent of them, so it plans for one row, as for a statement per row. Taking an array parameter to hold
     /// ten rows, it found a scan of a small table cheaper than ten lookups by key, and such a plan, made in a new
     /// database's first seconds, was kept while the table grew by thousands of tasks a second until statistics were
-    /// next gathered (each claim then read every task: 50-80 ms; see <see cref="PostgreSql.YoungTableStatistics"/>).
+    /// next gathered (each claim then read every task: 50-80 ms; see <see cref="PostgreSql.GrowingTableStatistics"/>).
     /// The rows go in key order, so that nodes updating some of the same rows lock them in the same order.
     /// </remarks>
     public string Statement(RowsSql sql)

@@ -62,8 +62,8 @@ public static class StorageRegistration
         services.TryAddSingleton<IAgentCatalog, EfAgentCatalog>();
         services.TryAddSingleton<DatabaseInitializer>();
         services.AddHostedService<SqliteCheckpointer>();
-        services.TryAddSingleton<YoungTableStatistics>();
-        services.AddHostedService(sp => sp.GetRequiredService<YoungTableStatistics>());
+        services.TryAddSingleton<GrowingTableStatistics>();
+        services.AddHostedService(sp => sp.GetRequiredService<GrowingTableStatistics>());
         return services;
     }
 

@@ -142,20 +142,24 @@ public sealed class PostgreSqlDispatchPlanTests
         }
     }
 
-    [Fact]
-    public async Task Claims_and_finishes_planned_while_the_table_was_new_still_find_their_tasks_by_key_once_it_has_grown()
+    /// <param name="analyzedAt">Null: the statements are planned before statistics were ever gathered.</param>
+    [Theory]
+    [InlineData(null, 3000)]
+    [InlineData(100, 10_000)]
+    public async Task Claims_and_finishes_planned_while_the_table_was_new_still_find_their_tasks_by_key_once_it_has_grown(int? analyzedAt, int growth)
     {
         var cancellation = TestContext.Current.CancellationToken;
         await using var database = await PlanDatabase.CreateAsync();
         var setup = database.Setup;
         var agent = await FirstAgentAsync(setup, cancellation);
 
-        // A new database's first tasks, never analyzed: the statements are prepared and planned now, as they were in
-        // a new node's first seconds; then the table grows by thousands of tasks before statistics are gathered.
+        // A new database's first tasks, with statistics never gathered or gathered at once (as a node's first round
+        // would): the statements are prepared and planned now, as they were in a new node's first seconds; then the
+        // table grows by thousands of tasks.
         var now = setup.Time.GetUtcNow();
         var store = setup.Services.GetRequiredService<ITaskStore>();
-        var first = new Queue<Guid>(await QueueAsync(store, agent, now, 100, cancellation));
-        var harness = await database.MeasureAsync(cancellation, analyze: false);
+        var first = new Queue<Guid>(await QueueAsync(store, agent, now, analyzedAt ?? 100, cancellation));
+        var harness = await database.MeasureAsync(cancellation, analyze: analyzedAt is not null);
         var tasks = harness.Services.GetRequiredService<ITaskStore>();
         for (var i = 0; i < 3; i++)
         {
@@ -163,16 +167,41 @@ public sealed class PostgreSqlDispatchPlanTests
         }
 
         // Through the measuring connection, whose counts a test can flush.
-        var grown = new Queue<Guid>(await QueueAsync(tasks, agent, now, History, cancellation));
+        var grown = new Queue<Guid>(await QueueAsync(tasks, agent, now, growth, cancellation));
         await RowsScannedAsync(harness, cancellation);
-        // What a node does every few seconds while the table is young.
-        Assert.Equal(["tasks"], await ActivatorUtilities.CreateInstance<YoungTableStatistics>(harness.Services).AnalyzeAsync(cancellation));
+        // What a node does every few seconds.
+        Assert.Equal(["tasks"], await ActivatorUtilities.CreateInstance<GrowingTableStatistics>(harness.Services).AnalyzeAsync(cancellation));
         var (scannedBefore, readBefore) = (await RowsScannedAsync(harness, cancellation), await IndexEntriesReadAsync(harness, cancellation));
         await ClaimAndFinishTwoAsync(tasks, grown, agent, now, cancellation);
         var (scanned, read) = (await RowsScannedAsync(harness, cancellation) - scannedBefore, await IndexEntriesReadAsync(harness, cancellation) - readBefore);
 
         Assert.Equal(0, scanned);
         Assert.InRange(read, 4, 40);
+    }
+
+    [Fact]
+    public async Task Statistics_are_gathered_again_only_once_the_table_has_doubled()
+    {
+        var cancellation = TestContext.Current.CancellationToken;
+        await using var database = await PlanDatabase.CreateAsync();
+        var setup = database.Setup;
+        var agent = await FirstAgentAsync(setup, cancellation);
+        var now = setup.Time.GetUtcNow();
+        var harness = await database.MeasureAsync(cancellation, analyze: false);
+        var tasks = harness.Services.GetRequiredService<ITaskStore>();
+        var statistics = ActivatorUtilities.CreateInstance<GrowingTableStatistics>(harness.Services);
+
+        async Task<IReadOnlyList<string>> GrowAndAnalyzeAsync(int rows)
+        {
+            await QueueAsync(tasks, agent, now, rows, cancellation);
+            await RowsScannedAsync(harness, cancellation);
+            return await statistics.AnalyzeAsync(cancellation);
+        }
+
+        Assert.Empty(await GrowAndAnalyzeAsync(60));
+        Assert.Equal(["tasks"], await GrowAndAnalyzeAsync(100));
+        Assert.Empty(await GrowAndAnalyzeAsync(150));
+        Assert.Equal(["tasks"], await GrowAndAnalyzeAsync(100));
     }
 
     private const int History = 3000;
