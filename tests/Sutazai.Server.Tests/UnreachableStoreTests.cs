@@ -48,6 +48,10 @@ public sealed class UnreachableStoreTests : IAsyncLifetime
         var database = report.GetProperty("dependencies").GetProperty("database");
         Assert.Equal("unhealthy", database.GetProperty("status").GetString());
         Assert.Contains("PostgreSql", database.GetProperty("description").GetString(), StringComparison.Ordinal);
+        // The model registry lives in the store: it is not asked (and does not throw) before the node is ready.
+        var models = report.GetProperty("dependencies").GetProperty("models");
+        Assert.Equal("degraded", models.GetProperty("status").GetString());
+        Assert.StartsWith("not checked until the node is ready", models.GetProperty("description").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Sutazai.Core;
 using Sutazai.Core.Models;
 
 namespace Sutazai.Server.Health;
@@ -6,12 +7,18 @@ namespace Sutazai.Server.Health;
 /// <summary>
 /// Each backend (reachable, latency, circuit) and each model it serves. Models never make the node unhealthy
 /// (everything else works without them); a backend that cannot be reached or whose circuit is open, a default
-/// model nobody serves, or a model that cannot be loaded makes it degraded and says so.
+/// model nobody serves, or a model that cannot be loaded makes it degraded and says so. Until the node is ready the
+/// model registry may not exist yet (migrations run), so nothing is asked of it.
 /// </summary>
-internal sealed class ModelsHealthCheck(ModelGateway gateway) : IHealthCheck
+internal sealed class ModelsHealthCheck(ModelGateway gateway, StartupState startup) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        if (!startup.IsReady)
+        {
+            return HealthCheckResult.Degraded($"not checked until the node is ready ({startup.Status})");
+        }
+
         var backends = await gateway.BackendStatesAsync(cancellationToken);
         var defaultModel = await gateway.DefaultModelAsync(cancellationToken);
         var models = backends.SelectMany(b => b.Models).ToList();
