@@ -24,18 +24,47 @@ internal static class TaskScenario
         var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL connection string; SQLite when absent" };
         var hangfire = new Option<bool>("--hangfire") { Description = "Run Hangfire side by side", DefaultValueFactory = _ => true };
         var poll = new Option<int>("--hangfire-poll-ms") { Description = "Hangfire's queue poll interval on either storage (its default is 15 s)", DefaultValueFactory = _ => 50 };
-        var command = new Command("tasks", "No-op task throughput and dispatch latency, and the same against Hangfire.") { concurrency, seconds, warmup, samples, postgres, hangfire, poll };
+        var rounds = new Option<int>("--rounds") { Description = "Runs of both systems, one after the other; more than one prints the median of the ratios", DefaultValueFactory = _ => 1 };
+        rounds.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 1)
+            {
+                result.AddError("--rounds must be at least 1");
+            }
+        });
+        var command = new Command("tasks", "No-op task throughput and dispatch latency, and the same against Hangfire.") { concurrency, seconds, warmup, samples, postgres, hangfire, poll, rounds };
         command.SetAction((parse, cancellationToken) => RunAsync(
             parse.GetValue(concurrency), TimeSpan.FromSeconds(parse.GetValue(seconds)), TimeSpan.FromSeconds(parse.GetValue(warmup)), parse.GetValue(samples), parse.GetValue(postgres),
-            parse.GetValue(hangfire) ? TimeSpan.FromMilliseconds(parse.GetValue(poll)) : null, cancellationToken));
+            parse.GetValue(hangfire) ? TimeSpan.FromMilliseconds(parse.GetValue(poll)) : null, parse.GetValue(rounds), cancellationToken));
         return command;
     }
 
     /// <param name="hangfirePoll">Null: no Hangfire.</param>
-    private static async Task<int> RunAsync(int concurrency, TimeSpan duration, TimeSpan warmup, int samples, string? postgres, TimeSpan? hangfirePoll, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(int concurrency, TimeSpan duration, TimeSpan warmup, int samples, string? postgres, TimeSpan? hangfirePoll, int rounds, CancellationToken cancellationToken)
     {
         var storage = postgres is null ? "sqlite" : "postgresql";
         Console.WriteLine($"{"system",-22} {"storage",-11} {"tasks",7} {"tasks/s",9} {"load p50",9} {"load p99",9} {"idle p50",9} {"idle p99",9} {"cpu/task",9} {"failed",7}   (dispatch ms: created -> started; cpu: ms of the worker process's CPU per task under load)");
+        var ratios = new List<double>(rounds);
+        for (var round = 0; round < rounds; round++)
+        {
+            if (await RunRoundAsync(concurrency, duration, warmup, samples, postgres, storage, hangfirePoll, cancellationToken) is { } ratio)
+            {
+                ratios.Add(ratio);
+            }
+        }
+
+        if (rounds > 1 && hangfirePoll is not null)
+        {
+            var counted = ratios.Count == 0 ? "none" : $"median {Percentile(ratios, 0.50):0.0}x, lowest {ratios.Min():0.0}x, highest {ratios.Max():0.0}x";
+            Console.WriteLine($"{"ratios",-22} {storage,-11} throughput over {ratios.Count} of {rounds} rounds with Hangfire figures: {counted}");
+        }
+
+        return 0;
+    }
+
+    /// <summary>One run of SutazAI, then of Hangfire when asked; returns the throughput ratio, or null without Hangfire figures.</summary>
+    private static async Task<double?> RunRoundAsync(int concurrency, TimeSpan duration, TimeSpan warmup, int samples, string? postgres, string storage, TimeSpan? hangfirePoll, CancellationToken cancellationToken)
+    {
         QueueFigures ours;
         await using (var server = await ServerUnderTest.StartAsync(postgres, cancellationToken))
         {
@@ -49,27 +78,30 @@ internal static class TaskScenario
         }
 
         Print("sutazai", storage, ours);
-        if (hangfirePoll is { } poll)
+        if (hangfirePoll is not { } poll)
         {
-            var dataDir = Directory.CreateTempSubdirectory("sutazai-bench-hangfire-");
-            try
-            {
-                await using var queue = HangfireQueue.Start(postgres, dataDir.FullName, poll);
-                var theirs = await MeasureAsync(queue, concurrency, duration, warmup, samples, cancellationToken);
-                Print($"hangfire {HangfireQueue.Version}", storage, theirs);
-                Console.WriteLine($"{"ratio",-22} {storage,-11} throughput {ours.TasksPerSecond / theirs.TasksPerSecond:0.0}x, dispatch p99 {theirs.IdleP99Ms / ours.IdleP99Ms:0.0}x lower ({queue.Settings})");
-            }
-            catch (TimeoutException stalled)
-            {
-                Console.WriteLine($"{$"hangfire {HangfireQueue.Version}",-22} {storage,-11} no figures: {stalled.Message}");
-            }
-            finally
-            {
-                dataDir.Delete(recursive: true);
-            }
+            return null;
         }
 
-        return 0;
+        var dataDir = Directory.CreateTempSubdirectory("sutazai-bench-hangfire-");
+        try
+        {
+            await using var queue = HangfireQueue.Start(postgres, dataDir.FullName, poll, concurrency);
+            var theirs = await MeasureAsync(queue, concurrency, duration, warmup, samples, cancellationToken);
+            Print($"hangfire {HangfireQueue.Version}", storage, theirs);
+            var ratio = ours.TasksPerSecond / theirs.TasksPerSecond;
+            Console.WriteLine($"{"ratio",-22} {storage,-11} throughput {ratio:0.0}x, dispatch p99 {theirs.IdleP99Ms / ours.IdleP99Ms:0.0}x lower ({queue.Settings})");
+            return ratio;
+        }
+        catch (TimeoutException stalled)
+        {
+            Console.WriteLine($"{$"hangfire {HangfireQueue.Version}",-22} {storage,-11} no figures: {stalled.Message}");
+            return null;
+        }
+        finally
+        {
+            dataDir.Delete(recursive: true);
+        }
     }
 
     private static void Print(string system, string storage, QueueFigures figures) =>
