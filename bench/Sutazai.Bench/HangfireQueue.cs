@@ -51,8 +51,8 @@ internal sealed class HangfireQueue : IBenchQueue, IAsyncDisposable
     /// <param name="producers">How many enqueue at once: each blocks a pool thread for its enqueue.</param>
     public static HangfireQueue Start(string? postgres, string dataDir, TimeSpan poll, int producers)
     {
-        // Hangfire's client blocks its thread. Without threads for every producer up front the pool adds them one at a
-        // time (about two a second), and the storage's own continuations queue behind the blocked producers.
+        // Hangfire's client blocks its thread. Without threads for every producer up front, the pool adds them one at a
+        // time (about two a second) while every thread it has is blocked, and Hangfire would wait on the bench.
         ThreadPool.GetMinThreads(out var workers, out var completionPorts);
         ThreadPool.SetMinThreads(Math.Max(workers, producers + WorkerCount + Environment.ProcessorCount), completionPorts);
         if (postgres is null)
