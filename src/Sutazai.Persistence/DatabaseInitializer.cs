@@ -65,8 +65,16 @@ public sealed partial class DatabaseInitializer(
     private async Task MigrateAsync(SutazaiDbContext db, StorageOptions options, CancellationToken cancellationToken)
     {
         var known = db.Database.GetMigrations().ToHashSet();
-        // Asking an empty database for its history makes EF Core log a failed query; look for the table first.
-        var applied = await db.GetService<IHistoryRepository>().ExistsAsync(cancellationToken)
+        var history = db.GetService<IHistoryRepository>();
+        if (options.MigrateOnStart)
+        {
+            // EF Core learns whether its history table exists by querying it (on PostgreSQL), and logs the failure
+            // as an error: twice on a new database, here and again inside MigrateAsync. Migrating makes the table
+            // anyway; made first, neither query fails.
+            await history.CreateIfNotExistsAsync(cancellationToken);
+        }
+
+        var applied = await history.ExistsAsync(cancellationToken)
             ? (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).ToList()
             : [];
         var unknown = applied.Where(m => !known.Contains(m)).ToList();

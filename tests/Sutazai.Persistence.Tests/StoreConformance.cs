@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Sutazai.Core.Agents;
 using Sutazai.Core.Identity;
 using Sutazai.Core.Knowledge;
@@ -149,6 +150,17 @@ public abstract class StoreConformance<TStore> : IAsyncLifetime
         Assert.Equal(BuiltInAgents.All.Count, await db.Agents.CountAsync(Cancellation));
         Assert.Equal(BuiltInRoles.All.Count, await db.Roles.CountAsync(Cancellation));
         Assert.Equal(1, await db.Models.CountAsync(Cancellation));
+    }
+
+    [Fact]
+    public async Task Initializing_a_new_database_logs_no_error()
+    {
+        await using var harness = StoreHarness.Create(_store, logging: builder => builder.AddFakeLogging());
+
+        await harness.InitializeAsync();
+
+        var errors = harness.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Level >= LogLevel.Error).Select(r => $"{r.Category}: {r.Message}");
+        Assert.Empty(errors);
     }
 
     [Fact]

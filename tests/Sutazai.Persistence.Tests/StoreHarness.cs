@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Sutazai.Core;
 using Sutazai.Testing;
@@ -22,7 +23,8 @@ public sealed class StoreHarness : IAsyncDisposable
 
     public IDbContextFactory<SutazaiDbContext> Contexts => Services.GetRequiredService<IDbContextFactory<SutazaiDbContext>>();
 
-    public static StoreHarness Create(ITestStore store, IReadOnlyDictionary<string, string?>? extraSettings = null)
+    /// <param name="logging">Where logs go; nowhere by default.</param>
+    public static StoreHarness Create(ITestStore store, IReadOnlyDictionary<string, string?>? extraSettings = null, Action<ILoggingBuilder>? logging = null)
     {
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(store.Settings)
@@ -32,7 +34,7 @@ public sealed class StoreHarness : IAsyncDisposable
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
             .AddSingleton<TimeProvider>(time)
-            .AddLogging()
+            .AddLogging(builder => logging?.Invoke(builder))
             .AddSutazaiCore()
             .AddSutazaiPersistence()
             .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
