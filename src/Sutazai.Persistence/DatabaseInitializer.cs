@@ -66,17 +66,26 @@ public sealed partial class DatabaseInitializer(
     {
         var known = db.Database.GetMigrations().ToHashSet();
         var history = db.GetService<IHistoryRepository>();
-        if (options.MigrateOnStart)
+        bool recorded;
+        if (options.ProviderKind == StorageProvider.PostgreSql)
         {
-            // EF Core learns whether its history table exists by querying it (on PostgreSQL), and logs the failure
-            // as an error: twice on a new database, here and again inside MigrateAsync. Migrating makes the table
-            // anyway; made first, neither query fails.
-            await history.CreateIfNotExistsAsync(cancellationToken);
+            // EF Core learns whether its history table exists by querying it, and logs the failure as an error: twice
+            // on a new database (here and inside MigrateAsync). The catalog answers without failing; a missing table
+            // is made before migrating (which would make it anyway), so that MigrateAsync's query finds it.
+            recorded = await db.Database
+                .SqlQuery<bool>($"SELECT to_regclass({StorageRegistration.MigrationsHistoryTable}) IS NOT NULL AS \"Value\"")
+                .SingleAsync(cancellationToken);
+            if (!recorded && options.MigrateOnStart)
+            {
+                await history.CreateIfNotExistsAsync(cancellationToken);
+            }
+        }
+        else
+        {
+            recorded = await history.ExistsAsync(cancellationToken);
         }
 
-        var applied = await history.ExistsAsync(cancellationToken)
-            ? (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).ToList()
-            : [];
+        var applied = recorded ? (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).ToList() : [];
         var unknown = applied.Where(m => !known.Contains(m)).ToList();
         if (unknown.Count > 0)
         {

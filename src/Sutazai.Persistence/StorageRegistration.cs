@@ -117,11 +117,14 @@ public static class StorageRegistration
     internal static SqliteWriteGate WriteGate(string connectionString, StorageOptions storage) =>
         WriteGates.GetOrAdd(connectionString, _ => new SqliteWriteGate(TimeSpan.FromSeconds(storage.CommandTimeoutSeconds)));
 
+    /// <summary>Where EF Core records the migrations applied.</summary>
+    internal const string MigrationsHistoryTable = "__ef_migrations_history";
+
     internal static DbContextOptionsBuilder ConfigureSqlite(DbContextOptionsBuilder builder, string connectionString, StorageOptions storage) =>
         builder
             .UseSqlite(connectionString, sqlite => sqlite
                 .MigrationsAssembly(typeof(SqliteSutazaiDbContext).Assembly.FullName)
-                .MigrationsHistoryTable("__ef_migrations_history")
+                .MigrationsHistoryTable(MigrationsHistoryTable)
                 .CommandTimeout(storage.CommandTimeoutSeconds))
             .AddInterceptors(new SqliteConnectionSettings(storage), WriteGate(connectionString, storage))
             .UseSnakeCaseNamingConvention()
@@ -131,7 +134,7 @@ public static class StorageRegistration
         builder
             .UseNpgsql(connectionString, npgsql => npgsql
                 .MigrationsAssembly(typeof(PostgreSqlSutazaiDbContext).Assembly.FullName)
-                .MigrationsHistoryTable("__ef_migrations_history")
+                .MigrationsHistoryTable(MigrationsHistoryTable)
                 .CommandTimeout(commandTimeout))
             .UseSnakeCaseNamingConvention()
             .ConfigureWarnings(IgnoreSingleByKeyWarning);
