@@ -264,6 +264,10 @@ public sealed class PostgreSqlDispatchPlanTests
     /// A new database with the schema (autovacuum off for its tasks) and a harness to fill it; then, once filled,
     /// harnesses to measure with: one pooled connection, so the session that ran the statements is the one whose
     /// counts a test flushes; every prepared statement planned generically; statistics read fresh, not from a snapshot.
+    /// The filling harness has one pooled connection too, and its counts are flushed before each measurement: a
+    /// session that sent counts under a second ago keeps new ones until it has been idle for 10 s, so a filling
+    /// session's scans (7,000 rows: the updates that finished a history and ran a backlog) arrived in the middle of a
+    /// measurement in one CI run.
     /// </summary>
     private sealed class PlanDatabase : IAsyncDisposable
     {
@@ -284,24 +288,37 @@ public sealed class PostgreSqlDispatchPlanTests
         {
             var name = $"sutazai_plan_{Guid.NewGuid():N}";
             var connectionString = new NpgsqlConnectionStringBuilder(TestPostgres.ServerConnectionString) { Database = name }.ConnectionString;
-            var setupStore = new FixedPostgreSqlStore(connectionString);
-            var database = new PlanDatabase(new TestDatabase(name, connectionString), setupStore, StoreHarness.Create(setupStore));
-            await database.Setup.InitializeAsync();
-            // Statistics are gathered when a test says so. Autovacuum analyzed the tasks mid-test in one of six runs,
-            // and the rule under test then found nothing to do.
-            await using var db = await database.Setup.Contexts.CreateDbContextAsync();
-            await db.Database.ExecuteSqlRawAsync("ALTER TABLE tasks SET (autovacuum_enabled = false)");
-            return database;
+            // Initialization holds a lock on one connection while it seeds on another; it reads no task.
+            await using (var initialization = new FixedPostgreSqlStore(connectionString))
+            await using (var harness = StoreHarness.Create(initialization))
+            {
+                await harness.InitializeAsync();
+                // Statistics are gathered when a test says so. Autovacuum analyzed the tasks mid-test in one of six
+                // runs, and the rule under test then found nothing to do.
+                await using var db = await harness.Contexts.CreateDbContextAsync();
+                await db.Database.ExecuteSqlRawAsync("ALTER TABLE tasks SET (autovacuum_enabled = false)");
+            }
+
+            var setupStore = new FixedPostgreSqlStore(new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 1 }.ConnectionString);
+            return new PlanDatabase(new TestDatabase(name, connectionString), setupStore, StoreHarness.Create(setupStore));
         }
 
-        /// <summary>Gathers the tasks' statistics as they are now (unless told not to), then opens a harness to measure with.</summary>
+        /// <summary>
+        /// Gathers the tasks' statistics as they are now (unless told not to) and flushes the filling session's counts,
+        /// then opens a harness to measure with.
+        /// </summary>
         /// <param name="planning">How PostgreSQL plans prepared statements (<c>plan_cache_mode</c>).</param>
         public async Task<StoreHarness> MeasureAsync(CancellationToken cancellationToken, string planning = "force_generic_plan", bool analyze = true)
         {
-            if (analyze)
+            await using (var db = await Setup.Contexts.CreateDbContextAsync(cancellationToken))
             {
-                await using var db = await Setup.Contexts.CreateDbContextAsync(cancellationToken);
-                await db.Database.ExecuteSqlRawAsync("ANALYZE tasks", cancellationToken);
+                if (analyze)
+                {
+                    await db.Database.ExecuteSqlRawAsync("ANALYZE tasks", cancellationToken);
+                }
+
+                // Done before the session reports itself idle, which is before the statement's answer is complete.
+                await db.Database.ExecuteSqlRawAsync("SELECT pg_stat_force_next_flush()", cancellationToken);
             }
 
             var measured = new NpgsqlConnectionStringBuilder(_database.ConnectionString)
